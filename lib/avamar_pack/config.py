@@ -1,0 +1,203 @@
+"""The pack config (``/opt/stackstorm/configs/avamar.yaml``) turned into typed settings.
+
+Every value that reaches a command is validated here first: server names, hosts, paths
+and serials are checked against strict patterns so that nothing from a trigger payload or
+a chat message can smuggle shell syntax into the node.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from avamar_pack.errors import ConfigError, ValidationError
+
+SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$")
+CLIENT_NAME_RE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9_./-]{0,254}$")
+SALT_TARGET_RE = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
+USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+
+# A serial is written as a bare decimal integer; Avamar keeps it in a signed 64-bit field.
+MAX_SERIAL = 2**63 - 1
+
+TRANSPORTS = ("local", "ssh", "salt")
+DEFAULT_COMMAND_PATH = ("/usr/local/avamar/bin", "/usr/local/avamar/lib", "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
+
+
+def validate_server_name(value: Any) -> str:
+    if not isinstance(value, str) or not SERVER_NAME_RE.match(value):
+        raise ValidationError(f"server name {value!r} is not valid (letters, digits, '.', '_', '-'; at most 63)")
+    return value
+
+
+def validate_client_name(value: Any) -> str:
+    if not isinstance(value, str) or not CLIENT_NAME_RE.match(value):
+        raise ValidationError(f"client name {value!r} is not valid (letters, digits, '.', '_', '-', '/')")
+    return value
+
+
+def validate_serial(value: Any, what: str = "serial") -> int:
+    """Accept an int (or a string of decimal digits) in 1..2^63-1; refuse the rest."""
+    if isinstance(value, bool):
+        raise ValidationError(f"{what} must be an integer, got a boolean")
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,19}", value):
+            raise ValidationError(f"{what} {value[:40]!r} is not a decimal integer")
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValidationError(f"{what} must be an integer, got {type(value).__name__}")
+    if not 0 < value <= MAX_SERIAL:
+        raise ValidationError(f"{what} {value} is out of range 1..{MAX_SERIAL}")
+    return value
+
+
+def _absolute_path(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or "\x00" in value or "\n" in value:
+        raise ConfigError(f"{key} must be an absolute path, got {value!r}")
+    return posixpath.normpath(value)
+
+
+@dataclass(frozen=True)
+class TestBackup:
+    client: str
+    dataset: str
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How to reach one Avamar utility node and where its files are."""
+
+    name: str
+    transport: str
+    host: str = "localhost"
+    port: Optional[int] = None
+    username: Optional[str] = None
+    password: Optional[str] = field(default=None, repr=False)
+    private_key: Optional[str] = field(default=None, repr=False)
+    salt_target: Optional[str] = None
+    avamar_root: str = "/"
+    command_path: Sequence[str] = DEFAULT_COMMAND_PATH
+    host_key_policy: str = "reject"  # "reject" unknown host keys, or "accept-new"
+    known_hosts_file: Optional[str] = None
+    test_backup: Optional[TestBackup] = None
+    hostnames: Sequence[str] = ()
+
+    def node_path(self, absolute_path: str) -> str:
+        """Where an absolute Avamar path lives under this node's ``avamar_root``."""
+        return posixpath.join(self.avamar_root, absolute_path.lstrip("/"))
+
+
+def server_settings(config: Mapping[str, Any], name: Any) -> ServerSettings:
+    """Validated settings of server ``name``; raises ValidationError/ConfigError."""
+    name = validate_server_name(name)
+    servers = (config or {}).get("servers") or {}
+    if not isinstance(servers, Mapping):
+        raise ConfigError("config key 'servers' must be a mapping of server name -> settings")
+    raw = servers.get(name)
+    if raw is None:
+        known = ", ".join(sorted(servers)) or "none"
+        raise ValidationError(f"unknown server {name!r} (configured: {known})")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"servers.{name} must be a mapping")
+    transport = raw.get("transport", "local")
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"servers.{name}.transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+    host = raw.get("host") or ("localhost" if transport == "local" else None)
+    if host is None or not isinstance(host, str) or not HOST_RE.match(host):
+        raise ConfigError(f"servers.{name}.host is missing or not a host name: {host!r}")
+    port = raw.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise ConfigError(f"servers.{name}.port must be an integer 1..65535, got {port!r}")
+    username = raw.get("username")
+    if username is not None and (not isinstance(username, str) or not USER_RE.match(username)):
+        raise ConfigError(f"servers.{name}.username is not a valid user name")
+    salt_target = raw.get("salt_target")
+    if transport == "salt":
+        if not isinstance(salt_target, str) or not SALT_TARGET_RE.match(salt_target):
+            raise ConfigError(f"servers.{name}.salt_target is required for the salt transport (a minion id or glob)")
+    for secret in ("password", "private_key"):
+        if raw.get(secret) is not None and not isinstance(raw.get(secret), str):
+            raise ConfigError(f"servers.{name}.{secret} must be a string")
+    avamar_root = _absolute_path(raw.get("avamar_root", "/"), f"servers.{name}.avamar_root")
+    command_path = raw.get("command_path")
+    if command_path is None:
+        command_path = tuple(posixpath.join(avamar_root, p.lstrip("/")) for p in DEFAULT_COMMAND_PATH[:2]) + DEFAULT_COMMAND_PATH[2:]
+    elif not isinstance(command_path, (list, tuple)):
+        raise ConfigError(f"servers.{name}.command_path must be a list of absolute paths")
+    command_path = tuple(_absolute_path(p, f"servers.{name}.command_path") for p in command_path)
+    policy = raw.get("host_key_policy", "reject")
+    if policy not in ("reject", "accept-new"):
+        raise ConfigError(f"servers.{name}.host_key_policy must be 'reject' or 'accept-new'")
+    known_hosts = raw.get("known_hosts_file")
+    if known_hosts is not None:
+        known_hosts = _absolute_path(known_hosts, f"servers.{name}.known_hosts_file")
+    test_backup = None
+    tb = raw.get("test_backup")
+    if tb is not None:
+        if not isinstance(tb, Mapping) or "client" not in tb:
+            raise ConfigError(f"servers.{name}.test_backup needs at least 'client'")
+        dataset = tb.get("dataset", "/Default Dataset")
+        if not isinstance(dataset, str) or not dataset.startswith("/") or any(c in dataset for c in "\x00\n\r"):
+            raise ConfigError(f"servers.{name}.test_backup.dataset must be an MCS path such as '/Default Dataset'")
+        test_backup = TestBackup(client=validate_client_name(tb["client"]), dataset=dataset)
+    hostnames = raw.get("hostnames") or ()
+    if not isinstance(hostnames, (list, tuple)) or not all(isinstance(h, str) and HOST_RE.match(h) for h in hostnames):
+        raise ConfigError(f"servers.{name}.hostnames must be a list of host names")
+    return ServerSettings(
+        name=name,
+        transport=transport,
+        host=host,
+        port=port,
+        username=username,
+        password=raw.get("password"),
+        private_key=raw.get("private_key"),
+        salt_target=salt_target,
+        avamar_root=avamar_root,
+        command_path=command_path,
+        host_key_policy=policy,
+        known_hosts_file=known_hosts,
+        test_backup=test_backup,
+        hostnames=tuple(hostnames),
+    )
+
+
+@dataclass(frozen=True)
+class SaltApiSettings:
+    api_url: str
+    username: str
+    password: str = field(repr=False)
+    eauth: str = "pam"
+    verify_ssl: bool = True
+
+
+def salt_api_settings(config: Mapping[str, Any]) -> SaltApiSettings:
+    raw = (config or {}).get("salt") or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("config key 'salt' must be a mapping")
+    url = raw.get("api_url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s]+$", url):
+        raise ConfigError("salt.api_url must be an http(s) URL")
+    for key in ("username", "password"):
+        if not isinstance(raw.get(key), str) or not raw.get(key):
+            raise ConfigError(f"salt.{key} is required")
+    verify = raw.get("verify_ssl", True)
+    if not isinstance(verify, bool):
+        raise ConfigError("salt.verify_ssl must be a boolean")
+    return SaltApiSettings(
+        api_url=url.rstrip("/"),
+        username=raw["username"],
+        password=raw["password"],
+        eauth=str(raw.get("eauth", "pam")),
+        verify_ssl=verify,
+    )
+
+
+def section(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A config section (``approval``, ``sensor``, ``remediation``) or an empty mapping."""
+    value = (config or {}).get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"config key {key!r} must be a mapping")
+    return value
