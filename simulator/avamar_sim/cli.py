@@ -1,0 +1,106 @@
+"""`python -m avamar_sim ...`: create a node, change its scenario, knobs and faults, look at it.
+
+    python -m avamar_sim create --root DIR [--scenario NAME] [--knob k=v ...]
+    python -m avamar_sim scenario --root DIR NAME [--knob k=v ...]
+    python -m avamar_sim knobs --root DIR k=v [k=v ...]        (threshold_extra, restart_seconds ...)
+    python -m avamar_sim fault --root DIR COMMAND KIND [--exit-code N] [--seconds S] [--times N] [--match TEXT]
+    python -m avamar_sim clear-faults --root DIR
+    python -m avamar_sim state --root DIR                       (JSON, no secrets)
+    python -m avamar_sim backup --root DIR CLIENT               (exit 0 if the backup completed)
+
+--root defaults to $AVAMAR_SIM_ROOT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+from .node import COMMANDS, FAULT_KINDS, SRL_WRITE, SimNode
+from .scenarios import SCENARIOS
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _knobs(pairs: List[str]) -> Dict[str, Any]:
+    knobs: Dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"knob must be key=value: {pair!r}")
+        knobs[key] = _value(value)
+    return knobs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m avamar_sim", description="Avamar utility-node simulator")
+    sub = parser.add_subparsers(dest="action", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--root", default=os.environ.get("AVAMAR_SIM_ROOT"), help="node directory")
+        return cmd
+
+    cmd = add("create", "create a node")
+    cmd.add_argument("--scenario", default="healthy", choices=SCENARIOS)
+    cmd.add_argument("--knob", action="append", default=[], metavar="K=V")
+    cmd = add("scenario", "put the node in a scenario")
+    cmd.add_argument("name", choices=SCENARIOS)
+    cmd.add_argument("--knob", action="append", default=[], metavar="K=V")
+    cmd = add("knobs", "change knobs without resetting")
+    cmd.add_argument("pairs", nargs="+", metavar="K=V")
+    cmd = add("fault", "inject a fault into a command")
+    cmd.add_argument("command", choices=COMMANDS + (SRL_WRITE,))
+    cmd.add_argument("kind", choices=FAULT_KINDS + ("readonly",))
+    cmd.add_argument("--exit-code", type=int, help="exit code (error: default 1; partial: the command's own)")
+    cmd.add_argument("--seconds", type=float, default=3600)
+    cmd.add_argument("--times", type=int)
+    cmd.add_argument("--match")
+    add("clear-faults", "remove every fault")
+    add("state", "print the state as JSON")
+    cmd = add("backup", "run one backup")
+    cmd.add_argument("client")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.root:
+        print("error: --root or AVAMAR_SIM_ROOT is required", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "create":
+            node = SimNode.create(args.root, args.scenario, **_knobs(args.knob))
+            print(json.dumps({"root": node.root, "bin": node.bin_dir, "scenario": args.scenario}))
+            return 0
+        node = SimNode.open(args.root)
+        if args.action == "scenario":
+            node.set_scenario(args.name, **_knobs(args.knob))
+        elif args.action == "knobs":
+            node.set_knobs(**_knobs(args.pairs))
+        elif args.action == "fault":
+            if args.command == SRL_WRITE:
+                node.inject_fault(SRL_WRITE, args.kind)
+            else:
+                node.inject_fault(args.command, args.kind, exit_code=args.exit_code, seconds=args.seconds,
+                                  times=args.times, match=args.match)
+        elif args.action == "clear-faults":
+            node.clear_faults()
+        elif args.action == "state":
+            print(json.dumps(node.state(), indent=2, sort_keys=True))
+        elif args.action == "backup":
+            result = node.run_backup(args.client)
+            print(json.dumps({k: result[k] for k in ("activity_id", "ok", "reason", "serial", "log_file")}))
+            return 0 if result["ok"] else 1
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
