@@ -17,8 +17,16 @@ try:  # a real StackStorm: use its own test base classes and mocks
 except ImportError:
     from st2_standins import install
 
-    install()
+    if not install():
+        # st2common is there but st2tests is not: mixing real st2 with stand-ins would test
+        # neither, so stop here with the fix in the message.
+        raise ImportError(
+            "StackStorm's st2common is importable but st2tests is not; run the suite with "
+            "st2-run-pack-tests (which puts st2tests on the path) or without StackStorm at all"
+        ) from None
 
 # Session fixtures of the parts: add one line per fixtures module.
 pytest_plugins = [
+    "fixtures.services",
+    "fixtures.simulator",
 ]
