@@ -1,0 +1,202 @@
+"""Pure diagnosis: GSAN's minimal serial + MCS's serial + log evidence -> Diagnosis.
+
+Inputs: ``gsan_minserial`` (``avmaint cat /sysinfo/security/keytable``), ``mcs_serial``
+(``sessionticket.srl``) and ``Evidence`` taken from GSAN and avtar logs. Evidence kinds:
+``serial_below_minserial`` (GSAN 1479), ``serial_used`` (1418), ``incorrect_signature``
+(1426), ``auth_failure`` (avtar FATAL 5704) and ``backup_succeeded`` (avtar 5314
+``Command completed``).
+
+Rules, applied in this order:
+
+1. Staleness. Evidence older than the most recent ``backup_succeeded`` with a timestamp is
+   stale: a backup worked after it, so it describes a past state. Evidence without a timestamp
+   (the KB's pasted lines) counts as current unless a registration since then moved GSAN's floor
+   above it: for 1479 when ``gsan_minserial`` > its ``minserial``, for the others when its
+   ``serial`` <= ``gsan_minserial``. (GSAN and avtar timestamps are compared as written: both
+   are node-local times.)
+2. ``mcs_behind``: ``mcs_serial < gsan_minserial``, or current 1479/1418 evidence. MCS was
+   restored from an old flush and hands out serials GSAN already saw or that are below its floor.
+3. ``signature_mismatch``: current 1426 evidence (the MCS keystore was rebuilt).
+4. ``gsan_behind``: current auth failures (5704) with ``mcs_serial > gsan_minserial`` and none of
+   the above (the KB: "when MCS has a larger session ticket than GSAN, GSAN is behind").
+5. Otherwise ``none``: in sync. (MCS's serial above GSAN's floor is normal: MCS counts up from
+   the last registration as it hands out tickets.)
+
+``highest_seen_serial`` is the largest serial or minserial in any evidence (stale included: the
+new serial must clear everything GSAN ever saw), None when there is none; the avtar ticket's own
+``serial=`` field is not used (its meaning is not public). ``proposed_serial`` (None when in
+sync) is ``serials.propose_serial``: the smallest multiple of 1000 >= max(gsan_minserial,
+mcs_serial, highest_seen_serial) + margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Dict, Iterable, List, Optional
+
+from avamar_pack.errors import ValidationError
+from avamar_pack.failures import format_record
+from avamar_pack.parsing import avtar, gsan
+from avamar_pack.serials import propose_serial
+
+MAX_EVIDENCE_LINES = 20
+MAX_LINE_CHARS = 1000
+
+KINDS = ("serial_below_minserial", "serial_used", "incorrect_signature", "auth_failure", "backup_succeeded")
+DRIFTS = ("none", "mcs_behind", "signature_mismatch", "gsan_behind")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    source: str  # "gsan" | "avtar"
+    kind: str  # one of KINDS
+    serial: Optional[int]
+    minserial: Optional[int]
+    timestamp: Optional[datetime]
+    line: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    server: str
+    gsan_minserial: int
+    mcs_serial: int
+    highest_seen_serial: Optional[int]
+    in_sync: bool
+    drift: str
+    findings: List[str] = field(default_factory=list)
+    proposed_serial: Optional[int] = None
+    evidence: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The action result (PRODUCT.md's fields plus ``drift``); JSON-serialisable."""
+        return {
+            "server": self.server,
+            "gsan_minserial": self.gsan_minserial,
+            "mcs_serial": self.mcs_serial,
+            "highest_seen_serial": self.highest_seen_serial,
+            "in_sync": self.in_sync,
+            "drift": self.drift,
+            "findings": list(self.findings),
+            "proposed_serial": self.proposed_serial,
+            "evidence": list(self.evidence),
+        }
+
+
+def evidence_from_gsan_lines(lines: Iterable[str]) -> List[Evidence]:
+    """Evidence from GSAN log lines (several warnings on one line are all taken)."""
+    found: List[Evidence] = []
+    for line in lines:
+        for warning in gsan.scan_line(line):
+            found.append(Evidence("gsan", warning.kind, warning.serial, warning.minserial,
+                                  warning.timestamp, warning.text[:MAX_LINE_CHARS]))
+    return found
+
+
+def evidence_from_avtar_lines(lines: Iterable[str]) -> List[Evidence]:
+    """``auth_failure`` per FATAL 5704 record and ``backup_succeeded`` per ``5314 Command completed``."""
+    found: List[Evidence] = []
+    for line in lines:
+        for record in avtar.scan_line(line).records:
+            if record.code == avtar.CODE_AUTH_FAIL and record.severity in avtar.FAILURE_SEVERITIES:
+                kind = "auth_failure"
+            elif record.code == avtar.CODE_COMMAND_DONE and "Command completed" in record.text:
+                kind = "backup_succeeded"
+            else:
+                continue
+            found.append(Evidence("avtar", kind, None, None, record.timestamp,
+                                  format_record(record)[:MAX_LINE_CHARS]))
+    return found
+
+
+def _is_current(e: Evidence, gsan_minserial: int, last_success: Optional[datetime]) -> bool:
+    if e.timestamp is not None:
+        return last_success is None or e.timestamp > last_success
+    if e.kind == "serial_below_minserial":
+        return e.minserial is None or gsan_minserial <= e.minserial
+    return e.serial is None or e.serial > gsan_minserial
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterable[Evidence],
+             margin: int) -> Diagnosis:
+    """Apply the module's rules; raises ValidationError on a bad serial or margin."""
+    for name, value in (("gsan_minserial", gsan_minserial), ("mcs_serial", mcs_serial), ("margin", margin)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+    items = list(evidence)
+    for e in items:
+        if e.kind not in KINDS:
+            raise ValidationError(f"unknown evidence kind {e.kind!r}")
+
+    successes = [e for e in items if e.kind == "backup_succeeded"]
+    stamps = [e.timestamp for e in successes if e.timestamp is not None]
+    last_success = max(stamps) if stamps else None
+    problems = [e for e in items if e.kind != "backup_succeeded"]
+    current = [e for e in problems if _is_current(e, gsan_minserial, last_success)]
+    stale_count = len(problems) - len(current)
+
+    seen = [v for e in items for v in (e.serial, e.minserial) if v is not None]
+    highest_seen = max(seen) if seen else None
+
+    def current_of(*kinds: str) -> List[Evidence]:
+        return [e for e in current if e.kind in kinds]
+
+    behind = current_of("serial_below_minserial", "serial_used")
+    signature = current_of("incorrect_signature")
+    auth = current_of("auth_failure")
+
+    findings = [f"GSAN minimal serial is {gsan_minserial}; MCS sessionticket.srl holds {mcs_serial}."]
+    if mcs_serial < gsan_minserial:
+        findings.append(f"MCS's serial {mcs_serial} is below GSAN's minimal serial {gsan_minserial}: "
+                        "MCS hands out session tickets GSAN refuses.")
+    if behind:
+        used = sorted({e.serial for e in behind if e.serial is not None})
+        detail = f" (serials {', '.join(str(s) for s in used[:5])})" if used else ""
+        findings.append(f"GSAN reports {_plural(len(behind), 'ticket')} with an old or already used serial"
+                        f"{detail}: warnings 1479/1418.")
+    if signature:
+        findings.append(f"GSAN reports {_plural(len(signature), 'incorrect signature')} (warning 1426): "
+                        "the MCS key GSAN knows does not match the one signing tickets.")
+    if auth:
+        findings.append(f"Backups fail with MSG_ERR_AUTH_FAIL ({_plural(len(auth), 'avtar FATAL 5704 line')}).")
+    if stale_count:
+        when = f" at {last_success.isoformat(sep=' ')}" if last_success else ""
+        findings.append(f"{_plural(stale_count, 'older log line')} ignored: a backup succeeded{when} "
+                        "or GSAN's floor moved above them since.")
+
+    if mcs_serial < gsan_minserial or behind:
+        drift = "mcs_behind"
+        findings.append("Diagnosis: MCS is behind GSAN (MCS restored from an older state reuses serials).")
+    elif signature:
+        drift = "signature_mismatch"
+        findings.append("Diagnosis: signature mismatch (the MCS keystore was rebuilt); "
+                        "re-register the mcecroot key with GSAN at a new serial.")
+    elif auth and mcs_serial > gsan_minserial:
+        drift = "gsan_behind"
+        findings.append("Diagnosis: GSAN is behind MCS (MCS holds a larger session-ticket serial than GSAN).")
+    else:
+        drift = "none"
+        if auth:
+            findings.append("Backups fail with MSG_ERR_AUTH_FAIL but the serials agree: "
+                            "session-ticket drift is not the cause.")
+        findings.append("GSAN and MCS are in sync: no session-ticket drift found.")
+
+    in_sync = drift == "none"
+    proposed = None if in_sync else propose_serial(gsan_minserial, mcs_serial, highest_seen, max(margin, 1))
+    if proposed is not None:
+        findings.append(f"Proposed new serial: {proposed} (above every serial seen plus a margin of {margin}, "
+                        "rounded up to a multiple of 1000).")
+
+    lines: List[str] = []
+    for e in current + ([max(successes, key=lambda s: s.timestamp or datetime.min)] if successes else []):
+        if e.line not in lines and len(lines) < MAX_EVIDENCE_LINES:
+            lines.append(e.line)
+
+    return Diagnosis(server=server, gsan_minserial=gsan_minserial, mcs_serial=mcs_serial,
+                     highest_seen_serial=highest_seen, in_sync=in_sync, drift=drift, findings=findings,
+                     proposed_serial=proposed, evidence=lines)
