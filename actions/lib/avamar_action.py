@@ -1,0 +1,103 @@
+"""Base class of the pack's Python actions: config -> validated settings -> node -> result.
+
+In the style of the Exchange packs' ``actions/lib`` (e.g. stackstorm-jira's base action): the
+action classes are thin. Each one validates its parameters, names the library function that
+does the work, and lets this class handle the rest the same way for every action:
+
+* ``server`` and every parameter are validated BEFORE any transport is opened, so hostile
+  input (an unknown server, shell metacharacters, a non-integer serial) runs nothing;
+* a failure returns ``(False, result)``: the keys gathered so far plus
+  ``error: {step, reason, state_left}``; never a traceback, never a secret;
+* success returns ``(True, result)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from avamar_pack.config import ServerSettings, section, server_settings
+from avamar_pack.errors import AvamarPackError, StepFailed, ValidationError
+from avamar_pack.node.lock import DEFAULT_TTL_S
+from avamar_pack.node.node import AvamarNode
+from avamar_pack.node.paths import NodePaths
+from avamar_pack.transport import open_transport
+from st2common.runners.base_action import Action
+
+Work = Callable[[AvamarNode, Dict[str, Any]], Any]
+ActionResult = Tuple[bool, Dict[str, Any]]
+
+DEFAULT_SERIAL_MARGIN = 1000
+DEFAULT_MAX_PUBLICKEY_ATTEMPTS = 6
+MAX_TIMEOUT_S = 24 * 3600
+DEFAULT_COMMAND_TIMEOUT = 120
+
+
+class AvamarAction(Action):
+    """Shared plumbing of every ``avamar.*`` Python action."""
+
+    def __init__(self, config: Optional[Mapping[str, Any]] = None, action_service: Any = None) -> None:
+        super().__init__(config=config, action_service=action_service)
+
+    # -- parameter helpers (raise ValidationError) ----------------------------------------------
+    def remediation_setting(self, key: str, value: Any, default: int, *, minimum: int = 1, maximum: int = 10**9) -> int:
+        """``value`` if given, else ``remediation.<key>`` from the pack config, else ``default``."""
+        if value is None:
+            value = dict(section(dict(self.config), "remediation")).get(key, default)
+        return positive_int(value, key, minimum=minimum, maximum=maximum)
+
+    # -- the one way an action runs -----------------------------------------------------------
+    def execute(self, server: Any, validate: Callable[[ServerSettings], Dict[str, Any]], work: Callable[..., Any],
+                *, command_timeout: Any = None, lock_ttl_s: float = DEFAULT_TTL_S) -> ActionResult:
+        """Validate (``server`` then the rest), open the node, run ``work(node, result, **params)``."""
+        result: Dict[str, Any] = {}
+        try:
+            settings = server_settings(dict(self.config), server)
+            params = validate(settings)
+            timeout_s = positive_int(DEFAULT_COMMAND_TIMEOUT if command_timeout is None else command_timeout,
+                                     "command_timeout", maximum=3600)
+        except ValidationError as exc:  # ConfigError is a ValidationError
+            return self._failed(result, StepFailed("validate", str(exc), "nothing was run"))
+        result["server"] = settings.name
+        try:
+            transport = open_transport(settings, dict(self.config))
+        except (AvamarPackError, ValueError) as exc:
+            return self._failed(result, StepFailed("connect", str(exc), "nothing was run"))
+        try:
+            with transport:
+                node = AvamarNode(transport, NodePaths(settings.avamar_root), lock_ttl_s=lock_ttl_s,
+                                   command_timeout_s=float(timeout_s))
+                work(node, result, **params)
+        except StepFailed as exc:
+            return self._failed(result, exc)
+        except AvamarPackError as exc:  # a transport error outside a named step (e.g. connecting)
+            return self._failed(result, StepFailed("connect", str(exc), "unknown: the node could not be reached"))
+        except Exception as exc:  # noqa: BLE001 - a bug: report it plainly, with no traceback in the result
+            self.logger.exception("unexpected error in %s", type(self).__name__)
+            return self._failed(result, StepFailed("internal", f"{type(exc).__name__}: {str(exc)[:300]}",
+                                                   "unknown: see the action log"))
+        return True, result
+
+    def _failed(self, result: Dict[str, Any], exc: StepFailed) -> ActionResult:
+        self.logger.log(logging.WARNING, "%s: %s", type(self).__name__, exc)
+        result["error"] = {"step": exc.step, "reason": exc.reason, "state_left": exc.state_left}
+        return False, result
+
+
+def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = 10**9) -> int:
+    """An int (or a string of digits) in ``minimum..maximum``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{what} must be an integer, got {str(value)[:40]!r}")
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"{what} {value} is outside {minimum}..{maximum}")
+    return value
+
+
+def as_bool(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValidationError(f"{what} must be a boolean, got {str(value)[:40]!r}")

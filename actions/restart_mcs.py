@@ -1,0 +1,20 @@
+from avamar_pack.node.lock import validate_lock_owner
+from avamar_pack.remediation.mcs_service import restart_mcs
+from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int
+
+# Under StackStorm `timeout` is also the runner's execution timeout (the metadata default); the
+# runner keeps it and may not pass it on, so the wait stays a little under that default.
+DEFAULT_WAIT_S = 840
+
+
+class RestartMcs(AvamarAction):
+    """`mcserver.sh --restart`, then wait until `dpnctl status mcs` says `MCS status: up.`."""
+
+    def run(self, server, timeout=None, lock_owner=None, command_timeout=None):
+        def validate(settings):
+            return {"timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout",
+                                            maximum=MAX_TIMEOUT_S),
+                    "lock_owner": validate_lock_owner(lock_owner)}
+
+        return self.execute(server, validate, lambda node, result, **p: restart_mcs(node, result=result, **p),
+                            command_timeout=command_timeout)

@@ -1,0 +1,33 @@
+from avamar_pack.config import validate_client_name
+from avamar_pack.errors import ValidationError
+from avamar_pack.node.lock import validate_lock_owner
+from avamar_pack.remediation.test_backup import run_test_backup
+from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int
+
+DEFAULT_WAIT_S = 3300  # under the metadata's runner timeout (see restart_mcs.py)
+
+
+def _dataset(value):
+    bad = not isinstance(value, str) or not value.startswith("/") or len(value) > 255
+    if bad or any(c in value for c in "\x00\r\n"):
+        raise ValidationError(f"dataset {str(value)[:60]!r} must be an MCS path such as '/Default Dataset'")
+    return value
+
+
+class RunTestBackup(AvamarAction):
+    """Back up the configured test client and wait; succeeds only when the activity Completed."""
+
+    def run(self, server, client=None, dataset=None, timeout=None, lock_owner=None, command_timeout=None):
+        def validate(settings):
+            configured = settings.test_backup
+            name = client or (configured.client if configured else None)
+            if not name:
+                raise ValidationError(f"no client given and servers.{settings.name}.test_backup is not configured")
+            return {"client": validate_client_name(name),
+                    "dataset": _dataset(dataset or (configured.dataset if configured else "/Default Dataset")),
+                    "timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout",
+                                            maximum=MAX_TIMEOUT_S),
+                    "lock_owner": validate_lock_owner(lock_owner)}
+
+        return self.execute(server, validate, lambda node, result, **p: run_test_backup(node, result=result, **p),
+                            command_timeout=command_timeout)

@@ -1,0 +1,22 @@
+from avamar_pack.config import validate_serial
+from avamar_pack.node.lock import validate_lock_owner
+from avamar_pack.remediation.gsan_serial import set_gsan_minserial
+from lib.avamar_action import DEFAULT_MAX_PUBLICKEY_ATTEMPTS, DEFAULT_SERIAL_MARGIN, AvamarAction, as_bool
+
+
+class SetGsanMinserial(AvamarAction):
+    """Register the mcecroot public key with GSAN at a new serial, retrying higher, then verify."""
+
+    def run(self, server, serial, max_attempts=None, dry_run=False, lock_owner=None, command_timeout=None):
+        def validate(settings):
+            return {
+                "serial": validate_serial(serial),
+                "max_attempts": self.remediation_setting("max_publickey_attempts", max_attempts,
+                                                         DEFAULT_MAX_PUBLICKEY_ATTEMPTS, maximum=20),
+                "margin": self.remediation_setting("serial_margin", None, DEFAULT_SERIAL_MARGIN),
+                "dry_run": as_bool(dry_run, "dry_run"),
+                "lock_owner": validate_lock_owner(lock_owner),
+            }
+
+        return self.execute(server, validate, lambda node, result, **p: set_gsan_minserial(node, result=result, **p),
+                            command_timeout=command_timeout)

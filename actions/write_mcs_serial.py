@@ -1,0 +1,16 @@
+from avamar_pack.config import validate_serial
+from avamar_pack.node.lock import validate_lock_owner
+from avamar_pack.remediation.mcs_serial import write_mcs_serial
+from lib.avamar_action import AvamarAction, as_bool
+
+
+class WriteMcsSerial(AvamarAction):
+    """Write the serial GSAN holds into MCS's sessionticket.srl (atomic, old file kept, verified)."""
+
+    def run(self, server, serial, dry_run=False, lock_owner=None, command_timeout=None):
+        def validate(settings):
+            return {"serial": validate_serial(serial), "dry_run": as_bool(dry_run, "dry_run"),
+                    "lock_owner": validate_lock_owner(lock_owner)}
+
+        return self.execute(server, validate, lambda node, result, **p: write_mcs_serial(node, result=result, **p),
+                            command_timeout=command_timeout)
