@@ -1,0 +1,5 @@
+import sys
+
+from st2_local.cli import main
+
+sys.exit(main())

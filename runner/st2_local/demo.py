@@ -1,0 +1,196 @@
+"""``make demo``: the whole story on the bundled Avamar simulator, with the real Orquesta engine.
+
+1. create a simulated utility node whose MCS was restored from an old flush (serials drift);
+2. run client backups with the simulator's ``avtar``: they fail with FATAL <5704> MSG_ERR_AUTH_FAIL;
+3. the pack's real ``AvamarLogSensor`` (on the stand-in sensor service) reads the client logs
+   and dispatches ``avamar.backup_auth_failure``;
+4. ``rules/remediate_on_auth_failure.yaml`` is evaluated against that trigger instance;
+5. its action, the ``avamar.remediate_session_tickets`` workflow, runs: diagnosis, checks, the
+   approval (prompt, or ``APPROVE=yes|no``), GSAN serial, MCS serial, MCS restart, test backup;
+6. a summary of the serials before and after.
+
+Exit 0 only if the final test backup succeeded and GSAN and MCS agree on the serial.
+Production runs in StackStorm; this is the local runner (see st2_local.BANNER).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, TextIO
+
+from st2_local import BANNER
+from st2_local.chat_transcript import ChatTranscript
+from st2_local.inquiries import answer_from_env, fixed_answer, prompt_answer
+from st2_local.pack_loader import load_pack
+from st2_local.rules import criteria_match, rule_action
+from st2_local.workflow_runner import WorkflowRunner
+
+SERVER = "ava01"
+FAILING_CLIENTS = ("fileserver01", "sql01", "web01")
+TEST_CLIENT = "/clients/linux-test01"
+AUTH_FAILURE_TRIGGER = "avamar.backup_auth_failure"
+RULE = "avamar.remediate_on_auth_failure"
+SENSOR_TIMEOUT_S = 60.0
+
+
+class Story:
+    """Numbered, visible steps on one output stream."""
+
+    def __init__(self, out: TextIO, total: int) -> None:
+        self.out, self.total, self.n = out, total, 0
+
+    def step(self, title: str) -> None:
+        self.n += 1
+        self.out.write(f"\n=== [{self.n}/{self.total}] {title}\n")
+        self.out.flush()
+
+    def say(self, text: str) -> None:
+        self.out.write(f"    {text}\n")
+        self.out.flush()
+
+
+def demo_config(node: Any, server_host: str) -> Dict[str, Any]:
+    """Pack config for one simulated server reached with the local transport."""
+    return {
+        "servers": {SERVER: {"transport": "local", "avamar_root": node.root, "hostnames": [server_host],
+                             "test_backup": {"client": TEST_CLIENT}}},
+        "approval": {"route": "avamar", "ttl_minutes": 60},
+        "sensor": {"client_log_paths": [os.path.join(node.client_log_dir, "*.log")],
+                   "gsan_log_paths": [node.gsan_log, node.gsan_err_log],
+                   "dedup_window_seconds": 900, "salt_events": False, "settle_seconds": 0.5},
+        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
+    }
+
+
+def start_sensor(config: Dict[str, Any]) -> Any:
+    """The pack's AvamarLogSensor on the stand-in sensor service (st2's MockSensorService API)."""
+    from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper
+
+    pack = load_pack()
+    sys.path.insert(0, os.path.join(pack.root, "sensors"))
+    from avamar_log_sensor import AvamarLogSensor
+
+    service = MockSensorService(MockSensorWrapper(pack="avamar", class_name="AvamarLogSensor"))
+    sensor = AvamarLogSensor(sensor_service=service, config=config)
+    sensor.setup()
+    sensor.poll_once()  # the first pass records where each log ends: only new lines count
+    return sensor
+
+
+def wait_for_trigger(sensor: Any, story: Story) -> Optional[Dict[str, Any]]:
+    deadline = time.monotonic() + SENSOR_TIMEOUT_S
+    while time.monotonic() < deadline:
+        sensor.poll_once()
+        for item in sensor.sensor_service.dispatched_triggers:
+            if item["trigger"] == AUTH_FAILURE_TRIGGER:
+                return item["payload"]
+        time.sleep(0.2)
+    story.say(f"no {AUTH_FAILURE_TRIGGER} within {SENSOR_TIMEOUT_S:.0f} s")
+    return None
+
+
+def choose_answerer(answer: Optional[str], out: TextIO) -> Any:
+    if answer:
+        return fixed_answer(answer), f"--answer {answer}"
+    from_env = answer_from_env()
+    if from_env is not None:
+        return from_env, f"APPROVE={os.environ.get('APPROVE')}"
+    return prompt_answer(sys.stdin, out), "the prompt below (or set APPROVE=yes)"
+
+
+def run(workdir: str, answer: Optional[str], out: TextIO) -> int:
+    from avamar_sim import SimNode
+
+    story = Story(out, 6)
+    out.write(BANNER + "\n")
+    pack = load_pack()
+
+    story.step("Create a simulated Avamar utility node: MCS restored from an old flush")
+    node = SimNode.create(os.path.join(workdir, "node"), "mcs_restored_old_flush", restart_seconds=1.0)
+    before = node.state()
+    host = before["server"]
+    config = demo_config(node, host)
+    story.say(f"node at {node.root} (server {host})")
+    story.say(f"GSAN minimal serial {before['gsan_minimal_serial']}, highest used {before['gsan_max_used']}; "
+              f"MCS next serial {before['mcs_next_serial']} (behind GSAN)")
+    sensor = start_sensor(config)
+
+    story.step("Client backups run with the simulator's avtar, and fail")
+    for client in FAILING_CLIENTS:
+        proc = node.run(["avtar", "--backup", f"--account=/clients/{client}"], timeout=60)
+        fatal = next((line for line in proc.stdout.splitlines() if "FATAL <5704>" in line), "")
+        story.say(f"avtar /clients/{client}: exit {proc.returncode}  {fatal.strip()[:110]}")
+
+    story.step("AvamarLogSensor reads the client logs")
+    payload = wait_for_trigger(sensor, story)
+    sensor.cleanup()
+    if payload is None:
+        return 1
+    story.say(f"trigger {AUTH_FAILURE_TRIGGER}: server={payload['server']} client={payload['client']} "
+              f"codes={payload['codes']} count={payload['count']}")
+
+    story.step(f"Rule {RULE} evaluates the trigger instance")
+    rule = pack.rule(RULE)
+    if not criteria_match(rule, payload):
+        story.say("the rule's criteria do not match: nothing to run")
+        return 1
+    action_ref, params = rule_action(rule, payload)
+    story.say(f"criteria match: run {action_ref} with {params}")
+
+    story.step(f"Workflow {action_ref} (real Orquesta conductor); chat messages below")
+    answerer, source = choose_answerer(answer, out)
+    story.say(f"the approval is answered by {source}")
+    runner = WorkflowRunner(pack, config, answerer=answerer, transcript=ChatTranscript(out), progress=out)
+    result = runner.run(action_ref, params)
+    output = result.output or {}
+
+    story.step("Summary")
+    after = node.state()
+    with open(node.srl_path, encoding="utf-8") as fh:
+        srl = fh.read().strip()
+    test_backup = output.get("test_backup") or {}
+    wf_after = output.get("after") or {}
+    story.say(f"workflow status {result.status}, outcome {output.get('outcome')}, approver {output.get('approver')}")
+    story.say(f"before: GSAN minimal serial {before['gsan_minimal_serial']}, MCS serial {before['mcs_next_serial']}")
+    story.say(f"after:  GSAN minimal serial {after['gsan_minimal_serial']}, MCS sessionticket.srl {srl} "
+              f"(read back by the workflow: GSAN {wf_after.get('gsan_minserial')}, MCS {wf_after.get('mcs_serial')})")
+    backup_text = (f"completed, activity {test_backup.get('activity_id')}" if test_backup.get("succeeded")
+                   else "did not succeed")
+    story.say(f"test backup: {backup_text}")
+    if output.get("error"):
+        story.say(f"failed at {output['error'].get('step')}: {output['error'].get('reason')}")
+    agree = (wf_after.get("gsan_minserial") is not None
+             and wf_after.get("gsan_minserial") == wf_after.get("mcs_serial") == output.get("accepted_serial"))
+    ok = bool(test_backup.get("succeeded")) and agree and output.get("outcome") == "remediated"
+    if ok:
+        proc = node.run(["avtar", "--backup", f"--account=/clients/{FAILING_CLIENTS[0]}"], timeout=60)
+        story.say(f"and /clients/{FAILING_CLIENTS[0]} backs up again: avtar exit {proc.returncode}")
+    story.say("DEMO PASSED: the test backup succeeded and GSAN and MCS agree on serial "
+              f"{output.get('accepted_serial')}" if ok else
+              "DEMO DID NOT REMEDIATE: see the outcome above (exit 1)")
+    return 0 if ok else 1
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=BANNER)
+    parser.add_argument("--answer", choices=("yes", "no", "expire"), help="answer the approval without a prompt")
+    parser.add_argument("--workdir", help="where the simulated node lives (default: a temp dir, removed after)")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="avamar-demo-")
+    try:
+        from st2_local.action_runner import _ensure_standins
+
+        _ensure_standins()
+        return run(workdir, args.answer, sys.stdout)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

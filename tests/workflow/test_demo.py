@@ -1,0 +1,75 @@
+"""`make demo` as a user runs it: APPROVE=yes, an answer typed at the prompt (a pty), and a rejection."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+from st2_local.pack_loader import PACK_ROOT
+
+DEMO_TIMEOUT_S = 240
+
+
+def _env(**extra: str) -> dict:
+    """The caller's environment without APPROVE, with the import paths the Makefile sets."""
+    env = {k: v for k, v in os.environ.items() if k != "APPROVE"}
+    env["PYTHONPATH"] = os.pathsep.join(os.path.join(PACK_ROOT, sub) for sub in ("lib", "simulator", "runner"))
+    env.update(extra)
+    return env
+
+
+def test_make_demo_with_approve_yes():
+    proc = subprocess.run(["make", "-s", "demo"], cwd=PACK_ROOT, env=_env(APPROVE="yes"), capture_output=True,
+                          text=True, timeout=DEMO_TIMEOUT_S)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:] + proc.stderr[-2000:]
+    assert "production runs in StackStorm" in out
+    for step in ("[1/6]", "[2/6]", "[3/6]", "[4/6]", "[5/6]", "[6/6]"):
+        assert step in out
+    assert "FATAL <5704>" in out and "avamar.backup_auth_failure" in out
+    assert "!avamar approve" in out
+    assert "outcome remediated" in out and "DEMO PASSED" in out
+
+
+def test_demo_answered_at_the_prompt_in_a_terminal():
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the demo on a real terminal, nothing pre-answered
+        os.chdir(PACK_ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "st2_local.demo"], _env())  # noqa: S606
+    output = b""
+    answered = False
+    deadline = time.monotonic() + DEMO_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"Approve? [yes/no]:" in output:
+                os.write(fd, b"yes\n")
+                answered = True
+    finally:
+        _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert answered, text[-3000:]
+    assert os.waitstatus_to_exitcode(status) == 0, text[-3000:]
+    assert "DEMO PASSED" in text
+
+
+def test_demo_rejected_on_stdin_exits_1_and_changes_nothing():
+    proc = subprocess.run([sys.executable, "-m", "st2_local.demo"], cwd=PACK_ROOT, env=_env(), input="no\nnot now\n",
+                          capture_output=True, text=True, timeout=DEMO_TIMEOUT_S)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "outcome rejected" in proc.stdout
+    assert "remediation rejected* by" in proc.stdout and "(not now)" in proc.stdout
+    assert "DEMO DID NOT REMEDIATE" in proc.stdout
