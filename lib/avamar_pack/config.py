@@ -24,7 +24,9 @@ USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 MAX_SERIAL = 2**63 - 1
 
 TRANSPORTS = ("local", "ssh", "salt")
-DEFAULT_COMMAND_PATH = ("/usr/local/avamar/bin", "/usr/local/avamar/lib", "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
+AVAMAR_COMMAND_DIRS = ("/usr/local/avamar/bin", "/usr/local/avamar/lib")
+SYSTEM_COMMAND_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
+DEFAULT_COMMAND_PATH = AVAMAR_COMMAND_DIRS + SYSTEM_COMMAND_DIRS
 
 
 def validate_server_name(value: Any) -> str:
@@ -124,7 +126,9 @@ def server_settings(config: Mapping[str, Any], name: Any) -> ServerSettings:
     avamar_root = _absolute_path(raw.get("avamar_root", "/"), f"servers.{name}.avamar_root")
     command_path = raw.get("command_path")
     if command_path is None:
-        command_path = tuple(posixpath.join(avamar_root, p.lstrip("/")) for p in DEFAULT_COMMAND_PATH[:2]) + DEFAULT_COMMAND_PATH[2:]
+        # Avamar's own tools live under avamar_root (the simulator's too); system tools do not.
+        avamar_dirs = tuple(posixpath.join(avamar_root, p.lstrip("/")) for p in AVAMAR_COMMAND_DIRS)
+        command_path = avamar_dirs + SYSTEM_COMMAND_DIRS
     elif not isinstance(command_path, (list, tuple)):
         raise ConfigError(f"servers.{name}.command_path must be a list of absolute paths")
     command_path = tuple(_absolute_path(p, f"servers.{name}.command_path") for p in command_path)
