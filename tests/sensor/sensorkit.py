@@ -1,0 +1,170 @@
+"""Helpers for the sensor tests: avtar/GSAN lines as Avamar writes them, a settable clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, List, Optional
+
+SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "..", "shared",
+                    "seeds", "kb-avamar-session-ticket-msg-err-auth-fail.pt.txt")
+SEED_CANDIDATES = [SEED, "/work/shared/seeds/kb-avamar-session-ticket-msg-err-auth-fail.pt.txt"]
+
+
+def seed_lines() -> List[str]:
+    """The KB's physical lines, verbatim (records run together on one line, the cut timestamp)."""
+    for path in SEED_CANDIDATES:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+            break
+    else:
+        raise AssertionError(f"the KB seed is missing (looked at {SEED_CANDIDATES})")
+    avtar = [line for line in text.splitlines(keepends=True)
+             if line.startswith(("2019-12-31 07:35:23 avtar", "9-12-31 07:35:23 avtar"))]
+    gsan = [line for line in text.splitlines(keepends=True) if "sessionkeytable::" in line]
+    assert len(avtar) == 2 and len(gsan) == 2, (avtar, gsan)
+    return avtar + gsan
+
+
+class Clock:
+    """A clock the test moves; the engine reads it for windows and settling."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def failing_run(client: str, host: str = "avamar.com", when: str = "2026-01-05 03:00:00",
+                end_banner: bool = True, serial: int = 1) -> List[str]:
+    """One avtar run that fails with 5704, one record per line (what avtar writes)."""
+    lines = [
+        f"{when} avtar Info <8474>: - Log file path: /usr/local/avamar/var/clientlogs/{client}.log",
+        f"{when} avtar Info <6555>: Initializing connection",
+        f"{when} avtar Info <5552>: Connecting to Avamar Server ({host})",
+        f"{when} avtar Info <5993>: - Connect: Connected to 10.0.0.5:29000, Priv=0, SSL Cipher=AES256-SHA",
+        f"{when} avtar Info <5581>: Logging in on connection 0 with Session Ticket",
+        f"{when} avtar Info <18854>: Using Secure Session Ticket Format",
+        f"{when} avtar Error <8609>: Connection killed from GSAN. (Log #1)",
+        f"{when} avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
+        f"(SECURETICKETLOGIN=452 serial={serial} seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL) (Log #1)",
+        f"{when} avtar Error <5126>: Login error 5: Authorization failure (Session Ticket login) (Log #1)",
+        f"{when} avtar FATAL <8941>: Fatal server connection problem, aborting initialization. Verify correct "
+        f"server address and login credentials. (Log #1)",
+        f"{when} avtar Info <6149>: Error summary: 4 errors: 8941, 5704, 5126, 8609",
+        f"{when} avtar Error <7001>: Exiting avtar with run-at-end script failure -1 (Log #1)",
+        f"{when} avtar Info <5314>: Command failed (5 errors, 0 warnings, exit code 10007: miscellaneous error)",
+    ]
+    if end_banner:
+        lines.append(f"----- END avtar log {when} UTC  (0 warnings, 4 errors, 2 fatal errors)")
+    return [line + "\n" for line in lines]
+
+
+def good_run(client: str, when: str = "2026-01-05 03:00:00") -> List[str]:
+    lines = [
+        f"{when} avtar Info <8474>: - Log file path: /usr/local/avamar/var/clientlogs/{client}.log",
+        f"{when} avtar Info <5552>: Connecting to Avamar Server (avamar.com)",
+        f"{when} avtar Info <5314>: Command completed (1 warning, exit code 0: success)",
+        f"----- END avtar log {when} UTC  (1 warning, 0 errors, 0 fatal errors)",
+    ]
+    return [line + "\n" for line in lines]
+
+
+def append(path: str, lines: List[str]) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+
+
+def config(tmp: str, window: int = 0, servers: Optional[Dict[str, dict]] = None, **sensor) -> dict:
+    clients = os.path.join(tmp, "clientlogs")
+    gsan = os.path.join(tmp, "gsan")
+    os.makedirs(clients, exist_ok=True)
+    os.makedirs(gsan, exist_ok=True)
+    section = {
+        "client_log_paths": [os.path.join(clients, "*.log")],
+        "gsan_log_paths": [os.path.join(gsan, "gsan.log"), os.path.join(gsan, "err.log")],
+        "dedup_window_seconds": window,
+        "salt_events": False,
+        "settle_seconds": 0.0,
+    }
+    section.update(sensor)
+    return {
+        "servers": servers or {"ava1": {"transport": "local", "host": "avamar.com"}},
+        "sensor": section,
+    }
+
+
+def auth_payloads(dispatched) -> List[dict]:
+    return [d["payload"] for d in dispatched if d["trigger"] == "avamar.backup_auth_failure"]
+
+
+def warning_payloads(dispatched) -> List[dict]:
+    return [d["payload"] for d in dispatched if d["trigger"] == "avamar.session_ticket_warning"]
+
+
+class FakeSaltApi:
+    """/login and /events; tokens expire on demand; scripted events."""
+
+    def __init__(self) -> None:
+        self.logins = 0
+        self.valid = set()
+        self.events = []
+        self.requests = []
+        self.fail_logins = 0
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                api.requests.append(("POST", self.path, body))
+                if api.fail_logins:
+                    api.fail_logins -= 1
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                api.logins += 1
+                token = f"t{api.logins}"
+                api.valid.add(token)
+                data = json.dumps({"return": [{"token": token, "expire": time.time() + 60}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                token = self.headers.get("X-Auth-Token")
+                api.requests.append(("GET", self.path, token))
+                if token not in api.valid:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b"retry: 400\n\n")
+                for tag, data in api.events:
+                    self.wfile.write(f"tag: {tag}\ndata: {json.dumps({'tag': tag, 'data': data})}\n\n".encode())
+                    self.wfile.flush()
+                api.events = []
+                api.valid.discard(token)  # the token "expires" after one stream
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
