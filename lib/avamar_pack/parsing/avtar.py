@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
+from avamar_pack.parsing.timestamps import parse_timestamp
+
 MAX_LINE = 64 * 1024
 MAX_TICKET_FIELDS = 32
 
@@ -141,21 +143,6 @@ def failure_windows(block: str, before: int = 8192, after: int = 2048) -> List[s
     return [block[start:end] for start, end in spans]
 
 
-def _parse_ts(text: str) -> Optional[datetime]:
-    """``YYYY-MM-DD HH:MM:SS`` or ``YYYY/MM/DD-HH:MM:SS[.ffffff]`` (already shape-checked by the regex).
-
-    Sliced by hand: strptime costs ten times more and this runs for every record on hot paths.
-    """
-    try:
-        micro = 0
-        if len(text) > 20 and text[19] == ".":
-            micro = int(text[20:26].ljust(6, "0"))
-        return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]),
-                        int(text[17:19]), micro)
-    except ValueError:
-        return None
-
-
 def _split_log_no(text: str) -> Tuple[str, Optional[int]]:
     text = text.strip()
     if text.endswith(")"):
@@ -240,9 +227,10 @@ def scan_line(line: str) -> AvtarScan:
         if header.shape == "banner":
             text = (f"{header.severity} avtar log" + body).strip()
             stamp = _BANNER_STAMP_RE.match(body)
-            records.append(AvtarRecord(_parse_ts(stamp.group(1)) if stamp else None, "Info", 0, text, None, "banner"))
+            when = parse_timestamp(stamp.group(1)) if stamp else None
+            records.append(AvtarRecord(when, "Info", 0, text, None, "banner"))
             continue
-        ts = _parse_ts(header.stamp)
+        ts = parse_timestamp(header.stamp)
         if ts is None:
             skipped.append(f"impossible timestamp {header.stamp!r}: record kept without timestamp")
         text, log_no = _split_log_no(body)

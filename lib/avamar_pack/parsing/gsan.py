@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Union
 
+from avamar_pack.parsing.timestamps import parse_timestamp
+
 MAX_LINE = 64 * 1024
 MAX_SERIAL = 2**63 - 1
 
@@ -89,15 +91,6 @@ def might_matter(line: str) -> bool:
     return "sessionkeytable" in line or "minserial" in line
 
 
-def _timestamp(raw: Optional[str]) -> Optional[datetime]:
-    if not raw:
-        return None
-    try:
-        return datetime.strptime(raw, "%Y/%m/%d-%H:%M:%S.%f" if "." in raw else "%Y/%m/%d-%H:%M:%S")
-    except ValueError:
-        return None
-
-
 def _severity(raw: Optional[str]) -> str:
     if not raw or raw == "INFO":
         return ""
@@ -114,7 +107,7 @@ def parse_line(line: str) -> Optional[GsanRecord]:
         return None
     code = int(match.group("code")) if match.group("code") else None
     return GsanRecord(
-        timestamp=_timestamp(match.group("ts")),
+        timestamp=parse_timestamp(match.group("ts")),
         thread=match.group("thread"),
         component=match.group("comp"),
         severity=_severity(match.group("sev")),
@@ -163,7 +156,7 @@ def scan_line(line: str) -> List[TicketWarning]:
             kind=KIND_BY_CODE[code],
             serial=serial,
             minserial=minserial,
-            timestamp=_timestamp(match.group("ts")),
+            timestamp=parse_timestamp(match.group("ts")),
             text=line[match.start():end].strip(),
         ))
     return warnings
