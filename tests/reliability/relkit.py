@@ -1,0 +1,294 @@
+"""Shared tools of the reliability suite: run the real workflow on a simulated node and watch it.
+
+* ``RecordingTransport`` wraps the transport an action opens and records every ``run``,
+  ``read_file`` and ``write_file_atomic`` call, so a test can assert "zero commands" (refused
+  input) or "no mutating command" (hostile node output), and check each ``.srl`` write against
+  GSAN's state at the moment it happens.
+* ``SerialWatcher`` samples the ``.srl`` and GSAN's minimal serial every few milliseconds in a
+  thread while a workflow runs: a lowered serial shows up even if it is put back later.
+* ``node_snapshot`` hashes every file of a node, so "writes no file" is a dict comparison.
+* ``workflow_runner`` / ``run_remediation``: the local runner (real orquesta conductor) on a
+  pack config whose server ``ava01`` is the simulator node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import threading
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from avamar_sim import SimNode
+
+SERVER = "ava01"
+TEST_CLIENT = "/clients/linux-test01"
+WORKFLOW = "avamar.remediate_session_tickets"
+HOSTILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "hostile")
+
+# Commands that change something on a node (the KB's write steps and what starts a backup).
+MUTATING_WORDS = ("publickey", "--restart", "--stop", "--start", "--flush", "backup-dataset", "--backup")
+
+
+def is_mutating(argv: Sequence[str]) -> bool:
+    return any(word in str(arg) for arg in argv for word in MUTATING_WORDS)
+
+
+# -- the pack config ------------------------------------------------------------------------
+def sim_config(node: SimNode, **extra: Any) -> Dict[str, Any]:
+    """A pack config whose server ``ava01`` is ``node`` through the local transport."""
+    config: Dict[str, Any] = {
+        "servers": {SERVER: {"transport": "local", "avamar_root": node.root, "test_backup": {"client": TEST_CLIENT}}},
+        "approval": {"users": ["alice", "bob"], "ttl_minutes": 60, "route": "avamar"},
+        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
+    }
+    config.update(extra)
+    return config
+
+
+# -- recording every call an action makes on the node ---------------------------------------
+@dataclasses.dataclass
+class Call:
+    kind: str  # run | read_file | write_file_atomic
+    argv: Tuple[str, ...]
+    data: Optional[bytes] = None
+
+
+class RecordingTransport:
+    """Delegates to a real transport; records each call in ``calls`` (shared between actions)."""
+
+    def __init__(self, inner: Any, calls: List[Call], on_write: Optional[Callable[[str, bytes], None]] = None):
+        self._inner = inner
+        self._calls = calls
+        self._on_write = on_write
+        self.name = inner.name
+        self.host = inner.host
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> Any:
+        self._calls.append(Call("run", tuple(str(a) for a in argv)))
+        return self._inner.run(argv, **kwargs)
+
+    def read_file(self, path: str, **kwargs: Any) -> bytes:
+        self._calls.append(Call("read_file", (path,)))
+        return self._inner.read_file(path, **kwargs)
+
+    def write_file_atomic(self, path: str, data: bytes, **kwargs: Any) -> None:
+        self._calls.append(Call("write_file_atomic", (path,), data))
+        if self._on_write is not None:
+            self._on_write(path, data)
+        return self._inner.write_file_atomic(path, data, **kwargs)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> RecordingTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Recorder:
+    """Patches the actions' ``open_transport`` so every transport they open is recorded."""
+
+    def __init__(self, monkeypatch: Any, on_write: Optional[Callable[[str, bytes], None]] = None) -> None:
+        import lib.avamar_action as avamar_action  # the pack's actions/lib, as the actions import it
+
+        self.calls: List[Call] = []
+        self.opened = 0
+        real = avamar_action.open_transport
+
+        def opener(settings: Any, config: Mapping[str, Any]) -> RecordingTransport:
+            self.opened += 1
+            return RecordingTransport(real(settings, config), self.calls, on_write)
+
+        monkeypatch.setattr(avamar_action, "open_transport", opener)
+
+    def commands(self) -> List[Tuple[str, ...]]:
+        return [c.argv for c in self.calls if c.kind == "run"]
+
+    def mutating(self) -> List[Tuple[str, ...]]:
+        return [c.argv for c in self.calls
+                if (c.kind == "run" and is_mutating(c.argv)) or c.kind == "write_file_atomic"]
+
+
+# -- files on the node ----------------------------------------------------------------------
+def node_snapshot(root: str, skip: Sequence[str] = (".sim",)) -> Dict[str, Tuple[str, int]]:
+    """relative path -> (sha256, mode) of every regular file under ``root``, minus ``skip`` dirs."""
+    out: Dict[str, Tuple[str, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        dirnames[:] = [d for d in dirnames if os.path.normpath(os.path.join(rel_dir, d)) not in skip]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+                with open(path, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+            except OSError:
+                continue
+            out[os.path.relpath(path, root)] = (digest, st.st_mode)
+    return out
+
+
+def read_srl(node: SimNode) -> Optional[int]:
+    try:
+        with open(node.srl_path, "rb") as handle:
+            text = handle.read().strip()
+        return int(text) if text.isdigit() else None
+    except OSError:
+        return None
+
+
+def serial_state(node: SimNode) -> Dict[str, Any]:
+    """What a remediation may change: GSAN's minimal serial, the .srl, MCS status, keys."""
+    state = node.state()
+    return {"gsan_minimal_serial": state["gsan_minimal_serial"], "srl": read_srl(node),
+            "mcs_status": state["mcs_status"], "gsan_key_matches": state["gsan_key_matches"]}
+
+
+class SerialWatcher:
+    """Samples the .srl and GSAN's minimal serial in a thread; records every distinct value."""
+
+    def __init__(self, node: SimNode, interval_s: float = 0.005) -> None:
+        self.node = node
+        self.interval_s = interval_s
+        self.srl: List[int] = []
+        self.gsan: List[int] = []
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="serial-watcher", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            time.sleep(self.interval_s)
+
+    def sample(self) -> None:
+        srl = read_srl(self.node)
+        try:
+            gsan = int(self.node.state()["gsan_minimal_serial"])
+        except Exception:  # noqa: BLE001 - the state file is being rewritten: next sample
+            gsan = None
+        for seen, value in ((self.srl, srl), (self.gsan, gsan)):
+            if value is not None and (not seen or seen[-1] != value):
+                seen.append(value)
+        self.samples += 1
+
+    def __enter__(self) -> SerialWatcher:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.sample()
+
+    def lowered(self) -> List[str]:
+        """Every place a serial went down (empty when none did)."""
+        out = []
+        for name, seq in (("sessionticket.srl", self.srl), ("GSAN minimal serial", self.gsan)):
+            out += [f"{name} went from {a} to {b}" for a, b in zip(seq, seq[1:]) if b < a]
+        return out
+
+
+class GsanFirstCheck:
+    """``on_write`` hook: a .srl write must carry exactly the serial GSAN holds right now."""
+
+    def __init__(self, node: SimNode) -> None:
+        self.node = node
+        self.violations: List[str] = []
+        self.writes: List[int] = []
+
+    def __call__(self, path: str, data: bytes) -> None:
+        if os.path.basename(path) != "sessionticket.srl":
+            return
+        serial = int(data.strip())
+        self.writes.append(serial)
+        state = self.node.state()
+        if state["gsan_minimal_serial"] != serial or not state["gsan_key_matches"]:
+            self.violations.append(
+                f".srl write of {serial} while GSAN's minimal serial is {state['gsan_minimal_serial']} "
+                f"(key registered: {state['gsan_key_matches']})")
+
+
+# -- the local runner -----------------------------------------------------------------------
+_PACK = None
+
+
+def pack(command_timeout: Optional[int] = None) -> Any:
+    """The pack's metadata; ``command_timeout`` overrides every action's default (as an operator
+    would in the action metadata) so that a hung command is given up on in seconds, not minutes."""
+    global _PACK
+    from st2_local.pack_loader import load_pack
+
+    if _PACK is None:
+        _PACK = load_pack()
+    if command_timeout is None:
+        return _PACK
+    changed = dataclasses.replace(_PACK, actions=dict(_PACK.actions))
+    for ref, meta in _PACK.actions.items():
+        if "command_timeout" in meta.parameters:
+            params = dict(meta.parameters)
+            params["command_timeout"] = dict(params["command_timeout"], default=command_timeout)
+            changed.actions[ref] = dataclasses.replace(meta, parameters=params)
+    return changed
+
+
+def workflow_runner(config: Mapping[str, Any], answerer: Any = None, *, command_timeout: Optional[int] = None,
+                    progress: Any = None) -> Any:
+    from st2_local.chat_transcript import ChatTranscript
+    from st2_local.workflow_runner import WorkflowRunner
+
+    return WorkflowRunner(pack(command_timeout), config, answerer=answerer, transcript=ChatTranscript(quiet=True),
+                          progress=progress)
+
+
+def approve(approver: str = "alice") -> Any:
+    from st2_local.inquiries import fixed_answer
+
+    return fixed_answer("yes", approver)
+
+
+def run_remediation(config: Mapping[str, Any], answerer: Any = None, *, command_timeout: Optional[int] = None,
+                    **params: Any) -> Tuple[Any, Any]:
+    """(WorkflowRun, WorkflowRunner) of one remediation of ``ava01``; approved by alice by default."""
+    runner = workflow_runner(config, answerer or approve(), command_timeout=command_timeout)
+    run = runner.run(WORKFLOW, dict({"server": SERVER}, **params))
+    return run, runner
+
+
+# -- avtar log text -------------------------------------------------------------------------
+def failing_run(client: str = "client01", host: str = "avamar.example.com", serial: int = 1,
+                when: str = "2026-01-05 03:00:00", log_path: Optional[str] = None, end: bool = True) -> List[str]:
+    """One avtar run failing with the KB's 5704 sequence, one record per line."""
+    log_path = log_path or f"/usr/local/avamar/var/clientlogs/{client}.log"
+    lines = [
+        f"{when} avtar Info <8474>: - Log file path: {log_path}",
+        f"{when} avtar Info <6555>: Initializing connection",
+        f"{when} avtar Info <5552>: Connecting to Avamar Server ({host})",
+        f"{when} avtar Info <5581>: Logging in on connection 0 with Session Ticket",
+        f"{when} avtar Error <8609>: Connection killed from GSAN. (Log #1)",
+        f"{when} avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
+        f"(SECURETICKETLOGIN=452 serial={serial} seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL) (Log #1)",
+        f"{when} avtar Error <5126>: Login error 5: Authorization failure (Session Ticket login) (Log #1)",
+        f"{when} avtar FATAL <8941>: Fatal server connection problem, aborting initialization. (Log #1)",
+        f"{when} avtar Info <5314>: Command failed (5 errors, 0 warnings, exit code 10007: miscellaneous error)",
+    ]
+    if end:
+        lines.append(f"----- END avtar log {when} UTC  (0 warnings, 4 errors, 2 fatal errors)")
+    return [line + "\n" for line in lines]
+
+
+def sensor_config(tmp: str, window: int = 0, **sensor: Any) -> Dict[str, Any]:
+    """A sensor config watching ``tmp/clientlogs/*.log`` and ``tmp/gsan/{gsan,err}.log``."""
+    clients, gsan = os.path.join(tmp, "clientlogs"), os.path.join(tmp, "gsan")
+    os.makedirs(clients, exist_ok=True)
+    os.makedirs(gsan, exist_ok=True)
+    section = {"client_log_paths": [os.path.join(clients, "*.log")],
+               "gsan_log_paths": [os.path.join(gsan, "gsan.log"), os.path.join(gsan, "err.log")],
+               "dedup_window_seconds": window, "salt_events": False, "settle_seconds": 0.0}
+    section.update(sensor)
+    return {"servers": {SERVER: {"transport": "local", "host": "avamar.example.com"}}, "sensor": section}
