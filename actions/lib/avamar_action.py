@@ -86,7 +86,7 @@ class AvamarAction(Action):
 
 def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = 10**9) -> int:
     """An int (or a string of digits) in ``minimum..maximum``."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{what} must be an integer, got {str(value)[:40]!r}")

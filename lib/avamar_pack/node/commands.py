@@ -145,7 +145,7 @@ def mccli_backup(client: str, dataset: str) -> List[str]:
 
 
 def mccli_activity_show(activity_id: str) -> List[str]:
-    if not activity_id.isdigit():
+    if not (activity_id.isascii() and activity_id.isdigit()):
         raise ValueError(f"activity id {activity_id[:40]!r} is not numeric")
     return ["mccli", "activity", "show", f"--id={activity_id}"]
 

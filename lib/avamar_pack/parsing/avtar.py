@@ -50,20 +50,22 @@ CODE_ERROR_SUMMARY = 6149
 # Record headers are found from the literal "avtar" they all contain (str.find is a C loop),
 # then checked with anchored, fixed-shape expressions: linear, and ~10x faster than one
 # unanchored alternation tried at every position.
-_STD_RE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) avtar (Info|Warning|Error|FATAL) <(\d{1,7})>:")
-_INT_TS_RE = re.compile(r"(?<![\d/])\d{4}/\d\d/\d\d-\d\d:\d\d:\d\d(?:\.\d{1,6})? $")
-_INT_TAIL_RE = re.compile(r"\[avtar\] {1,8}(?:(INFO|WARN|WARNING|ERROR|FATAL ERROR|FATAL): {1,8})?<(\d{1,7})>")
+_STD_RE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) avtar (Info|Warning|Error|FATAL) <([0-9]{1,7})>:"
+)
+_INT_TS_RE = re.compile(r"(?<![0-9/])[0-9]{4}/[0-9]{2}/[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})? $")
+_INT_TAIL_RE = re.compile(r"\[avtar\] {1,8}(?:(INFO|WARN|WARNING|ERROR|FATAL ERROR|FATAL): {1,8})?<([0-9]{1,7})>")
 _BANNER_DASHES_RE = re.compile(r"(?<!-)-{3,12} ?$")
 _BANNER_WORDS = ("START ", "END ")
 # A record whose timestamp was cut at the start of the line: some digits/separators, then `avtar`.
 _CUT_HEADER_RE = re.compile(
-    r"^\s{0,8}(?P<frag>[0-9/:. -]{0,26}?) ?avtar (?P<sev>Info|Warning|Error|FATAL) <(?P<code>\d{1,7})>:"
+    r"^\s{0,8}(?P<frag>[0-9/:. -]{0,26}?) ?avtar (?P<sev>Info|Warning|Error|FATAL) <(?P<code>[0-9]{1,7})>:"
 )
-_LOG_NO_RE = re.compile(r" \(Log #(\d{1,9})\)")
+_LOG_NO_RE = re.compile(r" \(Log #([0-9]{1,9})\)")
 _TICKET_RE = re.compile(r"SECURETICKETLOGIN=([^\s)]{0,64})")
 _TICKET_FIELD_RE = re.compile(r"\s+([A-Za-z_][A-Za-z0-9_]{0,31})=([^\s)]{0,64})")
-_BANNER_STAMP_RE = re.compile(r" {0,4}(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_INT_RE = re.compile(r"-?\d{1,19}")
+_BANNER_STAMP_RE = re.compile(r" {0,4}([0-9]{4}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9])")
+_INT_RE = re.compile(r"-?[0-9]{1,19}")
 
 _INTERNAL_SEVERITY = {"INFO": "Info", "WARN": "Warning", "WARNING": "Warning", "ERROR": "Error",
                       "FATAL": "FATAL", "FATAL ERROR": "FATAL"}

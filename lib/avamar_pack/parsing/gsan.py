@@ -34,25 +34,25 @@ MAX_SERIAL = 2**63 - 1
 KIND_BY_CODE = {1479: "serial_below_minserial", 1418: "serial_used", 1426: "incorrect_signature"}
 TICKET_CODES = frozenset(KIND_BY_CODE)
 
-_TS = r"\d{4}/\d\d/\d\d-\d\d:\d\d:\d\d(?:\.\d{1,6})?"
+_TS = r"[0-9]{4}/[0-9][0-9]/[0-9][0-9]-[0-9][0-9]:[0-9][0-9]:[0-9][0-9](?:\.[0-9]{1,6})?"
 _SEV = r"FATAL ERROR|ERROR|WARN|WARNING|INFO"
 # A record header anywhere in a line; used to split run-together records.
 _HEADER_RE = re.compile(
     r"(?:(?P<ts>" + _TS + r") {1,4}(?:\{[^{}\s]{0,32}\} {1,4})?)?"
     r"(?:\[(?P<comp>[^\[\]\s]{1,128})\] {1,4})?"
     r"(?:(?P<sev>" + _SEV + r"): {0,4})?"
-    r"<(?P<code>\d{4,5})>"
+    r"<(?P<code>[0-9]{4,5})>"
 )
 # One record at the start of a line, all parts optional.
 _LINE_RE = re.compile(
     r"^\s{0,8}(?:(?P<ts>" + _TS + r") {1,4}(?:\{(?P<thread>[^{}\s]{0,32})\} {0,4})?)?"
     r"(?:\[(?P<comp>[^\[\]\s]{1,128})\] {0,4})?"
     r"(?:(?P<sev>" + _SEV + r"): {0,4})?"
-    r"(?:<(?P<code>\d{4,5})> ?)?"
+    r"(?:<(?P<code>[0-9]{4,5})> ?)?"
 )
 _BELOW_RE = re.compile(r"new serial=(\S{1,32}) less than current minserial=(\S{1,32})")
 _USED_RE = re.compile(r"serial=(\S{1,32}) was used already")
-_DIGITS_RE = re.compile(r"\d{1,19}")
+_DIGITS_RE = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from avamar_pack.parsing._xml import MAX_BYTES, first_element
 __all__ = ["MAX_BYTES", "MAX_SERIAL", "Keytable", "parse_keytable"]
 
 MAX_SERIAL = 2**63 - 1
-_SERIAL_RE = re.compile(r"\d{1,25}")
+_SERIAL_RE = re.compile(r"[0-9]{1,25}")
 
 
 @dataclass(frozen=True)

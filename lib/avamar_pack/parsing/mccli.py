@@ -86,9 +86,9 @@ SUCCESS_STATUSES = frozenset({"completed", "completed w/exception(s)"})
 #: Statuses that mean the activity is still going ([C] names).
 ACTIVE_STATUSES = frozenset({"running", "waiting-client", "waiting-queued", "waiting"})
 
-_FIRST_LINE_RE = re.compile(r"^\s*(-?\d{1,9}),(-?\d{1,9}),(.*)$")
-_ACTIVITY_ID_RE = re.compile(r"^\s*activity[-_ ]?id\s*[:=]?\s*(\d{1,32})\s*$", re.IGNORECASE)
-_BARE_ID_RE = re.compile(r"^\s*(\d{1,32})\s*$")
+_FIRST_LINE_RE = re.compile(r"^\s*(-?[0-9]{1,9}),(-?[0-9]{1,9}),(.*)$")
+_ACTIVITY_ID_RE = re.compile(r"^\s*activity[-_ ]?id\s*[:=]?\s*([0-9]{1,32})\s*$", re.IGNORECASE)
+_BARE_ID_RE = re.compile(r"^\s*([0-9]{1,32})\s*$")
 _DASH_LINE_RE = re.compile(r"^\s*-+(?: +-+)*\s*$")
 _DASH_RUN_RE = re.compile(r"-+")
 
@@ -231,7 +231,7 @@ def _rows(spans: List[Tuple[str, int, Optional[int]]], lines: List[str]) -> List
         code_text = values.pop("error_code", None)
         error_code: Optional[int] = None
         if code_text and code_text.upper() != "N/A":
-            if not re.fullmatch(r"-?\d{1,12}", code_text):
+            if not re.fullmatch(r"-?[0-9]{1,12}", code_text):
                 raise ParseError(f"mccli activity show: error code is not an integer: {code_text[:50]!r}")
             error_code = int(code_text)
         fields = {name: values.get(name) for name in _COLUMNS.values() if name not in ("id", "error_code")}
