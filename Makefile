@@ -9,10 +9,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: venv test lint demo bench clean
 
-$(VENV)/.installed: requirements.txt requirements-tests.txt
+$(VENV)/.installed: requirements.txt requirements-tests.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-tests.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-tests.txt -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed

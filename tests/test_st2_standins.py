@@ -212,7 +212,7 @@ class ActionKitTest(BaseActionTestCase):
         action = self.get_action_instance(config={"servers": {"ava01": {}}})
         self.assertIs(action.action_service, self.action_service)
         self.assertEqual(action.run(), (True, {"server": {"ava01": {}}}))
-        self.assertEqual(action.logger.name, "actions.python.EchoAction")
+        self.assertEqual(action.logger.name, "st2.actions.python.EchoAction")
 
     def test_missing_config_key_names_the_key(self) -> None:
         action = self.get_action_instance(config={})

@@ -2,7 +2,7 @@
 
 Same constructor and attributes as StackStorm's ``Action``: ``config`` (a ``PackConfigDict``
 that raises a helpful ``ValueError`` for a missing key), ``action_service`` and ``logger``
-(``logging`` logger named ``actions.python.<ClassName>``).
+(``logging`` logger named ``st2.actions.python.<ClassName>``).
 """
 
 from __future__ import annotations
@@ -49,12 +49,16 @@ class PackConfigDict(dict):
 
 
 def get_logger_for_python_runner_action(action_name: str, log_level: str = "debug") -> logging.Logger:
-    """Logger ``actions.python.<action_name>`` writing to stderr, created once per name."""
+    """Logger ``st2.actions.python.<action_name>`` writing to stderr, created once per name.
+
+    st2 keys its cache by ``actions.python.<name>`` but creates the logger through
+    ``st2common.log.getLogger``, which prefixes ``st2.``: that is the name records carry.
+    """
     logger_name = f"actions.python.{action_name}"
     logger = _LOGGERS.get(logger_name)
     if logger is None:
         level = getattr(logging, log_level.upper(), logging.DEBUG)
-        logger = logging.getLogger(logger_name)
+        logger = logging.getLogger("st2." + logger_name)
         console = logging.StreamHandler()
         console.setLevel(level)
         console.setFormatter(logging.Formatter("%(name)-12s: %(levelname)-8s %(message)s"))

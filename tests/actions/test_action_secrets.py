@@ -7,40 +7,13 @@ this machine for all three transports), and must see ``keytool`` at least once t
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
-import threading
-import time
 
 from actions_testkit import SERVER, NodeCase
+from proc_sampler import CmdlineSampler
 from set_gsan_minserial import SetGsanMinserial
 from st2tests.base import BaseActionTestCase
-
-
-class CmdlineSampler(threading.Thread):
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.seen = set()
-        self.samples = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            for path in glob.glob("/proc/[0-9]*/cmdline"):
-                try:
-                    with open(path, "rb") as handle:
-                        data = handle.read()
-                except OSError:
-                    continue
-                if data:
-                    self.seen.add(data.replace(b"\x00", b" ").decode("utf-8", "replace"))
-            self.samples += 1
-            time.sleep(0.002)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(10)
 
 
 class SecretCases(NodeCase):
@@ -58,7 +31,7 @@ class SecretCases(NodeCase):
 
     def _assert_secret_absent(self, secret, res, sampler, caplog):
         assert len(secret) >= 8
-        assert sampler.samples > 10
+        assert sampler.sweeps > 10
         assert not [c for c in sampler.seen if secret in c]
         assert secret not in json.dumps(res, default=str)
         for record in caplog.records:

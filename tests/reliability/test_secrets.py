@@ -16,48 +16,11 @@ import io
 import json
 import logging
 import os
-import threading
-import time
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List
 
 import pytest
+from proc_sampler import CmdlineSampler
 from relkit import SERVER, approve, sim_config, workflow_runner
-
-
-class CmdlineSampler:
-    """Reads every process's command line every ~2 ms; remembers the ones holding ``secret``."""
-
-    def __init__(self, secret: bytes) -> None:
-        self.secret = secret
-        self.hits: Set[bytes] = set()
-        self.sweeps = 0
-        self.seen_commands: Set[bytes] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="cmdline-sampler")
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                        cmdline = handle.read()
-                except OSError:
-                    continue
-                if self.secret in cmdline:
-                    self.hits.add(cmdline)
-                self.seen_commands.add(cmdline.split(b"\0", 1)[0])
-            self.sweeps += 1
-            time.sleep(0.002)
-
-    def __enter__(self) -> CmdlineSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
 
 
 def everything_said(run: Any, runner: Any, progress: io.StringIO) -> Dict[str, str]:

@@ -17,7 +17,9 @@ DEMO_TIMEOUT_S = 240
 def _env(**extra: str) -> dict:
     """The caller's environment without APPROVE, with the import paths the Makefile sets."""
     env = {k: v for k, v in os.environ.items() if k != "APPROVE"}
-    env["PYTHONPATH"] = os.pathsep.join(os.path.join(PACK_ROOT, sub) for sub in ("lib", "simulator", "runner"))
+    # Prepend, never replace: st2-run-pack-tests puts StackStorm's own libraries on PYTHONPATH.
+    paths = [os.path.join(PACK_ROOT, sub) for sub in ("lib", "simulator", "runner")]
+    env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.update(extra)
     return env
 

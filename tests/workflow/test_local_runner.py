@@ -91,8 +91,10 @@ def test_cli_runs_the_workflow_and_says_it_is_not_stackstorm(make_sim_node, tmp_
     node.run_backup("client00")
     config_path = tmp_path / "avamar.yaml"
     config_path.write_text(yaml.safe_dump(node_config(node)))
-    paths = (os.path.join(PACK_ROOT, d) for d in ("lib", "simulator", "runner"))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    # Prepend, never replace: st2-run-pack-tests puts StackStorm's own libraries on PYTHONPATH.
+    paths = [os.path.join(PACK_ROOT, d) for d in ("lib", "simulator", "runner")]
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths + inherited))
     env.pop("APPROVE", None)
     proc = subprocess.run([sys.executable, "-m", "st2_local", "run", "avamar.remediate_session_tickets",
                            f"server={SERVER}", "--config", str(config_path), "--answer", "no", "--reason", "later"],

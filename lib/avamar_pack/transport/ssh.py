@@ -103,7 +103,8 @@ class SshTransport(ShellNodeTransport):
             raise fail(f"SSH error: {exc}")
         except NoValidConnectionsError as exc:
             client.close()
-            causes = sorted({getattr(e, "strerror", None) or str(e) for e in exc.errors.values()})
+            # os.strerror: eventlet's green socket puts the errno name ("ECONNREFUSED") in strerror.
+            causes = sorted({os.strerror(e.errno) if e.errno else str(e) for e in exc.errors.values()})
             raise fail("; ".join(causes) or str(exc))
         except (socket.timeout, TimeoutError):
             client.close()
@@ -144,7 +145,12 @@ class SshTransport(ShellNodeTransport):
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
+            transport = client.get_transport()
             client.close()
+            if transport is not None:
+                # Under eventlet (st2's sensor container, st2tests) paramiko's reader is a green
+                # thread: wait for it to end so it does not keep listening on a reused fd number.
+                transport.join(5)
 
     # -- one command --------------------------------------------------------------------
     def _exec(self, argv: Sequence[str], *, timeout: float, stdin: Optional[bytes], env: Dict[str, str]) -> RawResult:
