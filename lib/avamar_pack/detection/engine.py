@@ -29,6 +29,14 @@ A kill -9 at any point restarts from the last saved state, which is always a con
 An avtar run spans many lines, so a position never points past the first record of a run that
 is still open: a restart re-reads the whole run. A run counted at end of file (snapshot, see
 ``RunAssembler.flush``) is marked ``counted`` so that re-reading it does not count it again.
+Rotation while the sensor is dead: a renamed file is found again by its inode (``_discover``).
+A copytruncated one keeps its inode but its content before the saved offset is gone (shorter,
+or other bytes: the saved ``sig`` does not match); it then goes through the same ``_truncated``
+recovery as while running: the rotated copy whose bytes before the offset match ``sig`` is
+read from the saved (offset, skip, counted) to its end, then the file from 0. Saves made
+meanwhile store the signature of the content the position really refers to (the saved one
+before recovery, the copy's while reading it), so a kill during the recovery repeats it.
+
 The salt-api event stream cannot be replayed, so Salt-sourced failures are at-most-once across
 a sensor restart (and exactly once while it runs).
 """
@@ -44,7 +52,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from avamar_pack.config import section
 from avamar_pack.detection.folding import Failure, FailureFolder, WarningSuppressor
-from avamar_pack.detection.follower import MAX_LINE, Follower, Line, Tracked, read_copy
+from avamar_pack.detection.follower import MAX_LINE, Follower, Line, Tracked, read_copy, read_signature
 from avamar_pack.detection.payloads import (
     AUTH_FAILURE_TRIGGER,
     TICKET_WARNING_TRIGGER,
@@ -98,6 +106,10 @@ class _FileStream(_RunStream):
         self.resume: Optional[Key] = commit if commit[1] else None  # records to skip in that line
         self.resume_counted = counted  # the first run re-read from ``commit`` was counted already
         self.sig = ""  # signature of the bytes before tracked.buf_start (copytruncate recovery)
+        # Where the bytes before ``commit`` live when it is not the tracked inode, so that a save
+        # stores the signature of the content the position refers to (see ``_save``):
+        self.pending_sig: Optional[str] = None  # restored position found truncated, not recovered yet
+        self.copy_path: Optional[str] = None  # reading the rotated copy (offsets are the copy's)
 
 
 class DetectionEngine:
@@ -202,19 +214,20 @@ class DetectionEngine:
                 stream.tracked.gone_since = None
                 continue
             saved = self.saved.pop(key, None)
-            if saved is not None and saved.kind == kind and saved.offset <= st.st_size:
+            if saved is not None and saved.kind == kind:
                 tracked = self.follower.open(path, kind, st, saved.offset)
                 if tracked is None:
                     continue
-                if saved.sig and tracked.signature(saved.offset) != saved.sig:
-                    self._skip(f"{path}: content before the saved offset changed (inode reused): read from 0")
-                    self.follower.reset(tracked, 0)
-                    self._add_stream(tracked, (0, 0), False)
-                else:
-                    self._add_stream(tracked, (saved.offset, saved.skip), saved.counted)
+                stream = self._add_stream(tracked, (saved.offset, saved.skip), saved.counted)
+                if st.st_size < saved.offset or (saved.sig and tracked.signature(saved.offset) != saved.sig):
+                    # Truncated while we were down (copytruncate; or the inode was reused): the first
+                    # read recovers exactly as when it happens while we run (``_truncated``: the
+                    # rotated copy from the saved offset, then this file from 0). Until then a save
+                    # must keep the saved signature, not hash the new content.
+                    stream.sig = stream.pending_sig = saved.sig
                 continue
             if saved is not None:
-                self._skip(f"{path}: shorter than the saved offset {saved.offset} (truncated): read from 0")
+                self._skip(f"{path}: was followed as {saved.kind}, now matches the {kind} globs: read from 0")
                 start = 0
             elif not self.from_beginning and (pattern not in self.known_patterns):
                 # First start, or a glob added since the last save: like tail -F, only new lines.
@@ -248,18 +261,19 @@ class DetectionEngine:
             if key not in found and stream.tracked.gone_since is None:
                 stream.tracked.gone_since = now
 
-    def _add_stream(self, tracked: Tracked, commit: Key, counted: bool) -> None:
+    def _add_stream(self, tracked: Tracked, commit: Key, counted: bool) -> _FileStream:
         stream = _FileStream(tracked, commit, counted)
         stream.last_growth = self.clock()
         stream.sig = tracked.signature(tracked.buf_start)
         self.streams[tracked.key] = stream
         self.dirty = True
+        return stream
 
     def _read_file(self, stream: _FileStream, max_bytes: Optional[int]) -> None:
         tracked = stream.tracked
         size = self.follower.size(tracked)
-        if size is not None and (size < tracked.read_offset or (
-                stream.sig and tracked.signature(tracked.buf_start) != stream.sig)):
+        if stream.pending_sig is not None or (size is not None and (size < tracked.read_offset or (
+                stream.sig and tracked.signature(tracked.buf_start) != stream.sig))):
             # Shorter than what we read, or the bytes before our offset changed (truncated and
             # already written past our offset again): copytruncate.
             self._truncated(stream)
@@ -277,15 +291,28 @@ class DetectionEngine:
     def _truncated(self, stream: _FileStream) -> None:
         tracked = stream.tracked
         offset = tracked.buf_start
+        stream.pending_sig = None
         copy = self.follower.find_copy(tracked, offset, stream.sig)
         if copy is not None:
             self._skip(f"{tracked.path}: copytruncate: read {copy} from offset {offset} first")
+            # Same parse path and log_file name as the original; a save meanwhile (a dispatch)
+            # stores the copy's signature, so a kill here resumes in the copy, not in new content.
+            stream.copy_path = copy
             for line in read_copy(copy, offset, self.follower.max_line):
                 self._line(stream, line)
         else:
-            self._skip(f"{tracked.path}: truncated below offset {offset}: read from 0")
+            # What is lost is the old content after ``offset``: its end is gone with it, so only
+            # the partial line we held (if any) is a known lower bound.
+            unread = tracked.read_offset - offset
+            self.log.warning(
+                "%s: truncated or replaced below offset %d and no rotated copy (name.1, name.<n>, name-YYYYMMDD; "
+                ".gz not read) holds the old content: the bytes written after byte %d of the old content "
+                "(at least %d, the total is unknown) may be lost; reading it from 0",
+                tracked.path, offset, offset, unread)
+            self._skip(f"{tracked.path}: truncated below offset {offset}, no rotated copy found: read from 0")
         # The run in progress (if any) ends with the old content: act on it, then start afresh at 0.
         self._flush(stream)
+        stream.copy_path = None
         stream.assembler = RunAssembler(log_file=tracked.path, client=None)
         stream.open_start, stream.open_counted = None, False
         self.follower.reset(tracked, 0)
@@ -439,9 +466,14 @@ class DetectionEngine:
         for key, stream in self.streams.items():
             tracked = stream.tracked
             offset, skip = stream.commit
+            if stream.pending_sig is not None:
+                sig = stream.pending_sig
+            elif stream.copy_path is not None:
+                sig = read_signature(stream.copy_path, offset)
+            else:
+                sig = tracked.signature(offset)
             files[key] = FilePosition(path=tracked.path, kind=tracked.kind, dev=tracked.dev, inode=tracked.inode,
-                                      offset=offset, skip=skip, counted=stream.commit_counted,
-                                      sig=tracked.signature(offset))
+                                      offset=offset, skip=skip, counted=stream.commit_counted, sig=sig)
         patterns = self.known_patterns if self.started else ()
         self.store.save(files, self.folder.state(), self.suppressor.state(), patterns)
         self.dirty = False

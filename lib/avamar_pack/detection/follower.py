@@ -10,11 +10,17 @@ hand over partial lines. Here:
 * Rename rotation (``mv app.log app.log.1``; a new ``app.log``): the old inode stays open and is
   read to its end (also what the writer adds through its still-open descriptor during
   ``grace_seconds``), then dropped; the new file is read from byte 0.
-* copytruncate (``cp app.log app.log.1; : > app.log``): the size drops below our offset. The
-  lines written between our last read and the copy are in the copy: a sibling whose bytes just
+* copytruncate (``cp app.log app.log.1; : > app.log``): the size drops below our offset, or the
+  bytes before it change. The lines written between our last read and the copy are in the copy:
+  a rotated sibling (``find_copy``: logrotate's names only, a few candidates) whose bytes just
   before our offset match the signature we kept is read from our offset to its end first, then
   the truncated file from 0. (Lines written between the copy and the truncation are lost for
-  every reader; that is copytruncate's own race.)
+  every reader; that is copytruncate's own race.) Compressed copies (``.gz``) are not read: with
+  ``delaycompress`` the newest copy is still plain, without it the tail is lost (warned).
+* Known blind spot: a copytruncate whose new content is byte-identical to the old one up to our
+  offset (and at least that long) cannot be told from "nothing happened" by any signature: the
+  old tail (in the copy) and the new lines before our offset are then missed. Real avtar logs
+  start every run with a timestamped line, so this needs identical timestamps.
 * Partial lines wait in a buffer for their newline; a line longer than ``max_line`` bytes is
   skipped whole, with a reason, and never held in memory beyond ``max_line``.
 * ``Line.start``/``Line.end`` are byte offsets in the inode, so the caller can store a position
@@ -28,6 +34,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import re
 import stat as stat_mod
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
@@ -35,6 +42,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 CHUNK = 64 * 1024
 MAX_LINE = 256 * 1024
 SIG_BYTES = 4096  # how much content before an offset identifies it (hashed)
+MAX_COPY_CANDIDATES = 4  # rotated copies checked after a truncation, newest first
+# The names logrotate gives a copytruncate copy of ``<name>``: ``<name>.1`` (``<name>.<n>``) and,
+# with ``dateext``, ``<name>-YYYYMMDD`` (``dateformat`` may add the hour or seconds).
+_COPY_SUFFIX = re.compile(r"(?:\.[0-9]{1,4}|-[0-9]{8,14})\Z")
 
 
 @dataclass
@@ -77,7 +88,8 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest() if data else ""
 
 
-def _read_sig(path: str, offset: int) -> str:
+def read_signature(path: str, offset: int) -> str:
+    """``Tracked.signature`` of the file at ``path`` ("" if it cannot be read or ``offset`` is 0)."""
     if offset <= 0:
         return ""
     start = max(0, offset - SIG_BYTES)
@@ -172,26 +184,36 @@ class Follower:
         return None
 
     def find_copy(self, tracked: Tracked, offset: int, sig: str) -> Optional[str]:
-        """After a copytruncate: a sibling (``app.log.1``, ``app.log-2024...``) holding our old content."""
-        if not sig:
+        """After a copytruncate: the rotated copy (``app.log.1``, ``app.log-20240101``) holding our old content.
+
+        Only logrotate's names for ``tracked.path`` in its own directory are candidates (no
+        recursive glob), the newest ``MAX_COPY_CANDIDATES`` of them; a candidate must be at least
+        ``offset`` long and its bytes before ``offset`` must hash to ``sig``. Without a signature
+        (a position saved by an older version, or offset 0) nothing can be proven: None.
+        """
+        if not sig or offset <= 0:
             return None
         directory = os.path.dirname(tracked.path) or "."
         base = os.path.basename(tracked.path)
-        stem = base[:-4] if base.endswith(".log") else base
+        candidates: List[Tuple[float, str]] = []
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if not (name.startswith(base) and _COPY_SUFFIX.fullmatch(name, len(base))):
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat_mod.S_ISREG(st.st_mode) and st.st_ino != tracked.inode and st.st_size >= offset:
+                        candidates.append((st.st_mtime, entry.path))
         except OSError:
             return None
-        for entry in entries:
-            if entry.name == base or not entry.name.startswith(stem):
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat_mod.S_ISREG(st.st_mode) and st.st_ino != tracked.inode and st.st_size >= offset:
-                if _read_sig(entry.path, offset) == sig:
-                    return entry.path
+        # Newest first: the copy just made is the newest rotated file whatever the naming scheme.
+        for _mtime, path in sorted(candidates, key=lambda c: (-c[0], c[1]))[:MAX_COPY_CANDIDATES]:
+            if read_signature(path, offset) == sig:
+                return path
         return None
 
     # -- reading -----------------------------------------------------------------------------

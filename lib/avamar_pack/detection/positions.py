@@ -42,7 +42,11 @@ class FilePosition:
     offset: int  # byte offset of a line start
     skip: int = 0  # records of the line at ``offset`` already accounted for
     counted: bool = False  # the open run starting at (offset, skip) was already counted
-    sig: str = ""  # hex of the bytes just before ``offset``: detects inode reuse and finds a copytruncate copy
+    # Hash of up to ``follower.SIG_BYTES`` bytes just before ``offset`` (their length is implied by
+    # ``offset``): detects a truncation or inode reuse while we were down, and identifies the
+    # copytruncate copy that holds the unread tail. "" in states saved without it: then only a
+    # file shorter than ``offset`` shows a truncation, and no copy can be proven to match.
+    sig: str = ""
 
     @classmethod
     def from_dict(cls, raw: Any) -> Optional[FilePosition]:
