@@ -4,7 +4,7 @@ from lib.avamar_action import AvamarAction
 
 
 class CheckPreconditions(AvamarAction):
-    """Is it safe to remediate now? Services up, no maintenance running, node lock free."""
+    """Is it safe to remediate now? GSAN up, no maintenance running, node lock free (MCS down is a note)."""
 
     def run(self, server, lock_owner=None, command_timeout=None):
         def validate(settings):

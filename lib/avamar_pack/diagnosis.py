@@ -19,7 +19,12 @@ Rules, applied in this order:
 3. ``signature_mismatch``: current 1426 evidence (the MCS keystore was rebuilt).
 4. ``gsan_behind``: current auth failures (5704) with ``mcs_serial > gsan_minserial`` and none of
    the above (the KB: "when MCS has a larger session ticket than GSAN, GSAN is behind").
-5. Otherwise ``none``: in sync. (MCS's serial above GSAN's floor is normal: MCS counts up from
+5. ``mcs_down``: ``mcs_up is False`` (``dpnctl status mcs`` says MCS is not up) and none of the
+   above. A previous restart (KB step 7) may not have completed, so the serials cannot be trusted
+   to be in use; redoing the procedure with a fresh serial converges (serials only go up) and its
+   restart starts MCS. ``mcs_up`` None (not known) or True changes nothing here. Whatever the
+   drift, ``mcs_up is False`` adds a finding saying MCS is down.
+6. Otherwise ``none``: in sync. (MCS's serial above GSAN's floor is normal: MCS counts up from
    the last registration as it hands out tickets.)
 
 ``highest_seen_serial`` is the largest serial or minserial in any evidence (stale included: the
@@ -42,9 +47,11 @@ from avamar_pack.serials import propose_serial
 
 MAX_EVIDENCE_LINES = 20
 MAX_LINE_CHARS = 1000
+MCS_DOWN_FINDING = ("MCS is down (dpnctl): a previous restart may not have completed; the remediation registers "
+                    "a new serial and starts MCS.")
 
 KINDS = ("serial_below_minserial", "serial_used", "incorrect_signature", "auth_failure", "backup_succeeded")
-DRIFTS = ("none", "mcs_behind", "signature_mismatch", "gsan_behind")
+DRIFTS = ("none", "mcs_behind", "signature_mismatch", "gsan_behind", "mcs_down")
 
 
 @dataclass(frozen=True)
@@ -123,11 +130,15 @@ def _plural(n: int, word: str) -> str:
 
 
 def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterable[Evidence],
-             margin: int) -> Diagnosis:
-    """Apply the module's rules; raises ValidationError on a bad serial or margin."""
+             margin: int, *, mcs_up: Optional[bool] = None) -> Diagnosis:
+    """Apply the module's rules; raises ValidationError on a bad serial, margin or ``mcs_up``.
+
+    ``mcs_up``: MCS's state from ``dpnctl status mcs`` (None when it is not known)."""
     for name, value in (("gsan_minserial", gsan_minserial), ("mcs_serial", mcs_serial), ("margin", margin)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+    if mcs_up is not None and not isinstance(mcs_up, bool):
+        raise ValidationError(f"mcs_up must be True, False or None, got {mcs_up!r}")
     items = list(evidence)
     for e in items:
         if e.kind not in KINDS:
@@ -164,6 +175,8 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
                         "the MCS key GSAN knows does not match the one signing tickets.")
     if auth:
         findings.append(f"Backups fail with MSG_ERR_AUTH_FAIL ({_plural(len(auth), 'avtar FATAL 5704 line')}).")
+    if mcs_up is False:
+        findings.append(MCS_DOWN_FINDING)
     if stale_count:
         when = f" at {last_success.isoformat(sep=' ')}" if last_success else ""
         findings.append(f"{_plural(stale_count, 'older log line')} ignored: a backup succeeded{when} "
@@ -179,6 +192,10 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
     elif auth and mcs_serial > gsan_minserial:
         drift = "gsan_behind"
         findings.append("Diagnosis: GSAN is behind MCS (MCS holds a larger session-ticket serial than GSAN).")
+    elif mcs_up is False:
+        drift = "mcs_down"
+        findings.append("Diagnosis: MCS is down with no other drift found; redo the procedure at a new serial "
+                        "so that MCS starts on a serial GSAN accepted.")
     else:
         drift = "none"
         if auth:

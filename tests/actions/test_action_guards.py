@@ -135,7 +135,82 @@ class TestSerialSafety(NodeCase, BaseActionTestCase):
         ok, res = self.act(CheckPreconditions, lock_owner="wf1")
         assert ok and res["safe"] is False
         assert any("running" in r for r in res["reasons"]), res["reasons"]
+        assert res["notes"] == [] and res["services"]["mcs"] == "up"
         assert not os.path.exists(NodePaths(self.sim.root).lock_dir)
+
+
+class TestMcsDown(NodeCase, BaseActionTestCase):
+    """A restart that did not complete leaves GSAN and the .srl agreeing and MCS down: the pack
+    must see it (diagnose) and may act on it (preconditions), so that a re-run finishes the work."""
+
+    action_cls = DiagnoseSessionTickets
+    scenario = "mcs_down"
+
+    def act(self, cls, **params):
+        self.action_cls = cls
+        return self.run_action(server=SERVER, **params)
+
+    def test_diagnose_reports_mcs_down_and_proposes_a_higher_serial(self):
+        ok, diag = self.act(DiagnoseSessionTickets)
+        assert ok, diag
+        assert diag["mcs_status"] == "down"
+        assert diag["in_sync"] is False and diag["drift"] == "mcs_down", diag
+        assert any(f.startswith("MCS is down (dpnctl)") for f in diag["findings"]), diag["findings"]
+        assert diag["proposed_serial"] > max(diag["gsan_minserial"], diag["mcs_serial"])
+        self.sim.set_scenario("healthy")
+        ok, diag = self.act(DiagnoseSessionTickets)
+        assert ok and diag["mcs_status"] == "up" and diag["in_sync"] is True and diag["drift"] == "none", diag
+
+    def test_diagnose_goes_on_without_mcs_state_when_dpnctl_fails(self):
+        self.sim.set_scenario("healthy")
+        self.sim.inject_fault("dpnctl", "error", exit_code=3, match="mcs", message="dpnctl: simulated failure")
+        ok, diag = self.act(DiagnoseSessionTickets)
+        assert ok, diag
+        assert diag["mcs_status"] is None and diag["in_sync"] is True, diag
+        assert any("printed no MCS status" in f for f in diag["findings"]), diag["findings"]
+        self.sim.inject_fault("dpnctl", "hang", match="mcs", seconds=30)
+        ok, diag = self.act(DiagnoseSessionTickets, command_timeout=2)
+        assert ok, diag
+        assert diag["mcs_status"] is None and diag["in_sync"] is True, diag
+        assert any(f.startswith("MCS status could not be read") for f in diag["findings"]), diag["findings"]
+
+    def test_preconditions_are_safe_with_a_note_and_take_the_lock(self):
+        ok, res = self.act(CheckPreconditions, lock_owner="wf1")
+        assert ok and res["safe"] is True and res["reasons"] == [], res
+        assert res["services"]["mcs"] == "down" and res["services"]["gsan"] == "up"
+        assert len(res["notes"]) == 1 and res["notes"][0].startswith("MCS is not up (dpnctl status: down)")
+        assert res["lock"]["acquired"] is True
+
+    def test_preconditions_still_unsafe_when_gsan_is_down(self):
+        # The simulator has no GSAN-down scenario: dpnctl itself answers that GSAN is down.
+        self.sim.inject_fault("dpnctl", "error", exit_code=0,
+                              message="dpnctl: INFO: gsan status: down.\ndpnctl: INFO: MCS status: down.")
+        ok, res = self.act(CheckPreconditions, lock_owner="wf1")
+        assert ok and res["safe"] is False, res
+        assert res["reasons"] == ["GSAN is not up (dpnctl status: down)"], res["reasons"]
+        assert res["services"]["mcs"] == "down" and len(res["notes"]) == 1
+        assert not os.path.exists(NodePaths(self.sim.root).lock_dir)
+
+    def test_restart_starts_mcs_when_it_is_down(self):
+        ok, res = self.act(RestartMcs, timeout=30)
+        assert ok and res["restarted"] is True and res["status"] == "up", res
+        assert self.sim.state()["mcs_status"] == "up"
+
+
+class TestTestBackupStart(NodeCase, BaseActionTestCase):
+    action_cls = RunTestBackup
+
+    def test_a_start_that_times_out_may_have_started_a_backup(self):
+        self.sim.inject_fault("mccli", "hang", match="backup-dataset", seconds=30)
+        ok, res = self.run_action(server=SERVER, timeout=2)
+        assert not ok and res["error"]["step"] == "start_backup", res
+        assert res["error"]["state_left"] == "a test backup may have started; check `mccli activity show`"
+
+    def test_a_start_refused_by_mccli_started_no_backup(self):
+        self.sim.inject_fault("mccli", "error", exit_code=3, match="backup-dataset", message="mccli: simulated failure")
+        ok, res = self.run_action(server=SERVER, timeout=10)
+        assert not ok and res["error"]["step"] == "start_backup", res
+        assert res["error"]["state_left"] == "no backup was started"
 
 
 class TestNodeLock(NodeCase, BaseActionTestCase):

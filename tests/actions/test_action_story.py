@@ -33,12 +33,13 @@ class StoryCases(NodeCase):
         ok, diag = self.act(DiagnoseSessionTickets)
         assert ok, diag
         assert diag["in_sync"] is False and diag["drift"] == "mcs_behind"
+        assert diag["mcs_status"] == "up"
         assert diag["gsan_minserial"] == 28000 and diag["mcs_serial"] == self.sim.state()["mcs_next_serial"]
         assert diag["proposed_serial"] > max(diag["highest_seen_serial"], diag["mcs_serial"])
         assert any("5704" in line or "1418" in line for line in diag["evidence"])
 
         ok, pre = self.act(CheckPreconditions, lock_owner=OWNER)
-        assert ok and pre["safe"] is True and pre["reasons"] == [], pre
+        assert ok and pre["safe"] is True and pre["reasons"] == [] and pre["notes"] == [], pre
         assert pre["services"]["gsan"] == "up" and pre["services"]["mcs"] == "up"
         assert pre["lock"]["acquired"] is True
 

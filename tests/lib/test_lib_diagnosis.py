@@ -6,7 +6,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from avamar_pack.diagnosis import Evidence, diagnose, evidence_from_avtar_lines, evidence_from_gsan_lines
+from avamar_pack.diagnosis import (
+    MCS_DOWN_FINDING,
+    Evidence,
+    diagnose,
+    evidence_from_avtar_lines,
+    evidence_from_gsan_lines,
+)
 from avamar_pack.errors import ValidationError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "parsing"
@@ -25,7 +31,7 @@ RESULT_KEYS = {"server", "gsan_minserial", "mcs_serial", "highest_seen_serial", 
                "proposed_serial", "evidence", "drift"}
 
 
-def expected_drift(relation, behind, signature, auth):
+def expected_drift(relation, behind, signature, auth, mcs_up):
     """The documented decision table, in order."""
     if relation == "<" or behind:
         return "mcs_behind"
@@ -33,22 +39,26 @@ def expected_drift(relation, behind, signature, auth):
         return "signature_mismatch"
     if auth and relation == ">":
         return "gsan_behind"
+    if mcs_up is False:
+        return "mcs_down"
     return "none"
 
 
 SCENARIOS = list(itertools.product(["<", "=", ">"], [None, "1479", "1418"], [False, True], [False, True],
-                                   [False, True]))
+                                   [False, True], [None, True, False]))
 
 
-@pytest.mark.parametrize("relation,behind,signature,auth,with_success", SCENARIOS)
-def test_decision_table(relation, behind, signature, auth, with_success):
+@pytest.mark.parametrize("relation,behind,signature,auth,with_success,mcs_up", SCENARIOS)
+def test_decision_table(relation, behind, signature, auth, with_success, mcs_up):
     mcs = {"<": GSAN - 500, "=": GSAN, ">": GSAN + 8451}[relation]
     evidence = ([BELOW] if behind == "1479" else [USED] if behind == "1418" else []) + \
         ([SIG] if signature else []) + ([AUTH] if auth else []) + ([SUCCESS] if with_success else [])
-    diag = diagnose("ava01", GSAN, mcs, evidence, 1000)
-    drift = expected_drift(relation, behind, signature, auth)
+    diag = diagnose("ava01", GSAN, mcs, evidence, 1000, mcs_up=mcs_up)
+    drift = expected_drift(relation, behind, signature, auth, mcs_up)
     assert diag.drift == drift
     assert diag.in_sync is (drift == "none")
+    # MCS down is always reported, whichever drift wins; up or unknown is not mentioned
+    assert (MCS_DOWN_FINDING in diag.findings) is (mcs_up is False)
     seen = [v for e in evidence for v in (e.serial, e.minserial) if v is not None]
     assert diag.highest_seen_serial == (max(seen) if seen else None)
     if drift == "none":
@@ -121,6 +131,28 @@ def test_gsan_behind_example():
     diag = diagnose("ava01", 20000, 28451, [AUTH], 1000)
     assert diag.drift == "gsan_behind" and diag.proposed_serial == 30000
     assert "Diagnosis: GSAN is behind MCS (MCS holds a larger session-ticket serial than GSAN)." in diag.findings
+
+
+def test_mcs_down_after_an_unfinished_restart_proposes_a_serial_above_everything_seen():
+    # The state a failed restart leaves: GSAN and the .srl agree on the new serial, MCS is down.
+    agreed = 41000
+    up = diagnose("ava01", agreed, agreed, [], 1000, mcs_up=True)
+    assert up.drift == "none" and up.in_sync and up.proposed_serial is None
+    assert diagnose("ava01", agreed, agreed, [], 1000).to_dict() == up.to_dict()  # None: as before
+    down = diagnose("ava01", agreed, agreed, [USED], 1000, mcs_up=False)
+    assert down.drift == "mcs_behind", "a serial drift is named first; MCS down is still reported"
+    down = diagnose("ava01", agreed, agreed, [], 1000, mcs_up=False)
+    assert down.drift == "mcs_down" and down.in_sync is False
+    assert down.proposed_serial == 42000  # serials only go up: redoing the procedure converges
+    assert MCS_DOWN_FINDING in down.findings
+    assert down.findings[-1].startswith("Proposed new serial: 42000")
+    assert down.to_dict()["drift"] == "mcs_down"
+
+
+@pytest.mark.parametrize("mcs_up", [0, 1, "down", "up"])
+def test_mcs_up_must_be_a_bool_or_none(mcs_up):
+    with pytest.raises(ValidationError, match="mcs_up"):
+        diagnose("ava01", 1, 1, [], 1, mcs_up=mcs_up)
 
 
 def test_evidence_is_capped():

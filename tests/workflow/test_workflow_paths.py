@@ -101,6 +101,26 @@ def test_unsafe_changes_nothing(make_sim_node):
     assert_nothing_changed(node, before)
 
 
+def test_mcs_left_down_by_an_unfinished_restart_is_remediated(make_sim_node):
+    # GSAN and the .srl agree but MCS is down (a restart that did not complete): not `in_sync`,
+    # not `unsafe`; the procedure is redone at a higher serial and its restart starts MCS.
+    node = make_sim_node("mcs_down", restart_seconds=0.2)
+    before = serials(node)
+    out = run_workflow(node)
+    assert out.run.status == "succeeded", out.run.errors
+    o = out.output
+    assert o["outcome"] == "remediated", (o["outcome"], o["error"], o["reasons"])
+    assert o["reasons"] == []
+    assert o["accepted_serial"] > max(before["gsan"], int(before["srl"]))
+    assert o["after"] == {"gsan_minserial": o["accepted_serial"], "mcs_serial": o["accepted_serial"]}
+    assert o["test_backup"]["succeeded"] is True
+    assert "restart_mcs" in out.tasks and "verify" in out.tasks
+    assert node.state()["mcs_status"] == "up"
+    assert "MCS is down (dpnctl)" in out.chat()
+    assert node.run_backup("client-after")["ok"] is True
+    assert lock_is_free(node)
+
+
 def test_dry_run_reports_the_plan_and_changes_nothing(make_sim_node):
     node = make_sim_node(DRIFTED)
     _fail_backups(node)

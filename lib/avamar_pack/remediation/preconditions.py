@@ -1,9 +1,14 @@
 """``check_preconditions``: is it safe to touch session tickets now?
 
 Dell's procedures check ``dpnctl status`` first and avoid work while maintenance (checkpoint,
-garbage collection, hfscheck) runs [C]. Unsafe when: GSAN or MCS is not up, a maintenance
-activity runs or cannot be read, or another remediation holds the node lock. Every reason is
-listed; a read failure is a reason, not a crash, so the answer is always ``safe`` + ``reasons``.
+garbage collection, hfscheck) runs [C]. Unsafe when: GSAN is not up, a maintenance activity
+runs or cannot be read, or another remediation holds the node lock. Every reason is listed; a
+read failure is a reason, not a crash, so the answer is always ``safe`` + ``reasons``.
+
+MCS not up is NOT a reason: the remediation restarts MCS anyway (KB step 7), and refusing would
+leave a node whose restart did not complete with no way for the pack to finish its own work.
+It is reported in ``services`` and as a line of ``notes`` (facts worth knowing that do not
+make the answer unsafe).
 """
 
 from __future__ import annotations
@@ -16,17 +21,20 @@ from avamar_pack.node.node import AvamarNode
 
 def check_preconditions(node: AvamarNode, lock_owner: Optional[str], result: Dict[str, Any]) -> Dict[str, Any]:
     reasons: List[str] = []
+    notes: List[str] = []
     services: Dict[str, Optional[str]] = {}
     maintenance: Dict[str, Any] = {}
-    result.update(safe=False, reasons=reasons, services=services, maintenance=maintenance)
+    result.update(safe=False, reasons=reasons, notes=notes, services=services, maintenance=maintenance)
 
     try:
         status = node.dpnctl_status()
         services.update(gsan=status.gsan, mcs=status.mcs, emt=status.emt, backup_scheduler=status.backup_scheduler,
                         maintenance_scheduler=status.maintenance_scheduler)
-        for name, label in (("gsan", "GSAN"), ("mcs", "MCS")):
-            if services[name] != "up":
-                reasons.append(f"{label} is not up (dpnctl status: {services[name] or 'not reported'})")
+        if services["gsan"] != "up":
+            reasons.append(f"GSAN is not up (dpnctl status: {services['gsan'] or 'not reported'})")
+        if services["mcs"] != "up":
+            notes.append(f"MCS is not up (dpnctl status: {services['mcs'] or 'not reported'}): "
+                         "the remediation's restart starts it")
     except AvamarPackError as exc:
         reasons.append(f"dpnctl status could not be read: {exc}")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional
 
-from avamar_pack.errors import ParseError, StepFailed
+from avamar_pack.errors import ParseError, StepFailed, TransportError
 from avamar_pack.node import commands
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.parsing import avtar
@@ -17,6 +17,7 @@ from avamar_pack.remediation.steps import step
 
 SUCCESS_STATUS = "completed"  # "Completed w/Exception(s)" is not a clean test: reported as failed
 LOG_TAIL_LINES = 40
+MAYBE_STARTED = "a test backup may have started; check `mccli activity show`"
 
 
 def run_test_backup(node: AvamarNode, client: str, dataset: str, timeout: float, *, lock_owner: Optional[str],
@@ -27,7 +28,12 @@ def run_test_backup(node: AvamarNode, client: str, dataset: str, timeout: float,
     with lock.held(node, lock_owner, "run_test_backup", result):
         started = clock()
         with step("start_backup", "no backup was started"):
-            res = node.run(commands.mccli_backup(client, dataset), timeout=min(timeout, 300.0))
+            try:
+                res = node.run(commands.mccli_backup(client, dataset), timeout=min(timeout, 300.0))
+            except TransportError as exc:
+                # A timeout or a connection lost mid-command proves nothing: mccli may have
+                # started the backup after we stopped waiting for its answer.
+                raise StepFailed("start_backup", str(exc), MAYBE_STARTED, cause=exc)
             try:
                 activity_id = parse_backup_started(parse_response(res.stdout))
             except ParseError as exc:
