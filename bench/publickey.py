@@ -38,7 +38,7 @@ KB_ACCEPTED = 38000
 KB_TRIES = 2  # the KB's operator: 28500 refused, 38000 accepted
 EXTRA_MIN = KB_REFUSED - KB_MAX_USED  # 40: 28500 refused means threshold >= 28500
 EXTRA_MAX = KB_ACCEPTED - KB_MAX_USED - 1  # 9539: 38000 accepted means threshold < 38000
-MARGIN = 1000  # config remediation.serial_margin default
+MARGIN = serials.DEFAULT_MARGIN  # config remediation.serial_margin default
 MAX_ATTEMPTS = 6  # config remediation.max_publickey_attempts default
 TARGET_MEAN = 1.2
 

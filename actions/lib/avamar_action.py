@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from avamar_pack import serials
 from avamar_pack.config import ServerSettings, section, server_settings
 from avamar_pack.errors import AvamarPackError, StepFailed, ValidationError
 from avamar_pack.node.lock import DEFAULT_TTL_S
@@ -27,7 +28,7 @@ from st2common.runners.base_action import Action
 Work = Callable[[AvamarNode, Dict[str, Any]], Any]
 ActionResult = Tuple[bool, Dict[str, Any]]
 
-DEFAULT_SERIAL_MARGIN = 1000
+DEFAULT_SERIAL_MARGIN = serials.DEFAULT_MARGIN
 DEFAULT_MAX_PUBLICKEY_ATTEMPTS = 6
 MAX_TIMEOUT_S = 24 * 3600
 DEFAULT_COMMAND_TIMEOUT = 120

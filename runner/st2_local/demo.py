@@ -63,7 +63,7 @@ def demo_config(node: Any, server_host: str) -> Dict[str, Any]:
         "sensor": {"client_log_paths": [os.path.join(node.client_log_dir, "*.log")],
                    "gsan_log_paths": [node.gsan_log, node.gsan_err_log],
                    "dedup_window_seconds": 900, "salt_events": False, "settle_seconds": 0.5},
-        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
+        "remediation": {"max_publickey_attempts": 6},
     }
 
 
