@@ -212,6 +212,15 @@ class RunAssembler:
         """True while a run is open (fed records not yet closed by an END banner or a new start)."""
         return self._run is not None
 
+    @property
+    def open_run_winding_down(self) -> bool:
+        """The run in progress printed its outcome (5314, 6149 or 7001): only trailer lines follow.
+
+        A sensor need not wait for quiet before acting on such a run: avtar dies without an END
+        banner, but not before these lines.
+        """
+        return self._run is not None and self._run.has_outcome
+
     def feed(self, record: AvtarRecord) -> List[AvtarRun]:
         done: List[AvtarRun] = []
         if self._starts_new_run(record):

@@ -381,9 +381,10 @@ class DetectionEngine:
             self._run(run, prev_counted if run.seq == prev_seq else new_counted, stream.source, where)
 
     def _settle(self, now: float) -> None:
-        """Act on runs that stopped growing without an END banner (avtar often dies without one)."""
+        """Act on runs that stopped growing without an END banner (avtar often dies without one),
+        and at once on runs that already printed their outcome (nothing but trailer lines follows)."""
         for stream in list(self.streams.values()) + list(self.salt_streams.values()):
-            if now - stream.last_growth >= self.settle:
+            if now - stream.last_growth >= self.settle or stream.assembler.open_run_winding_down:
                 self._flush(stream)
         for key, stream in list(self.salt_streams.items()):
             if now - stream.last_growth >= SALT_STREAM_IDLE:  # a minion gone quiet: forget its run
