@@ -141,10 +141,11 @@ def test_kill9_in_the_middle_of_a_large_file(sensor):
     assert not duplicates or duplicates[0] == got_before[-1], (duplicates, got_before[-3:])
 
 
-@pytest.mark.timeout(60)
-def test_kill9_just_before_a_dispatch_loses_nothing(sensor):
+def kill9_at_then_restart(sensor, kill_at: str) -> None:
+    """Runs 1-3 written, the sensor killed at ``kill_at`` having dispatched 1 and 2, run 4
+    written while it is dead: after the restart exactly 1-4 were dispatched, once each."""
     path = log_path(sensor)
-    sensor.start(kill_at="before-dispatch:3")
+    sensor.start(kill_at=kill_at)
     for serial in (1, 2, 3):
         append(path, failing_run("c1", serial=serial))
     assert sensor.wait_dead() == -signal.SIGKILL
@@ -152,19 +153,16 @@ def test_kill9_just_before_a_dispatch_loses_nothing(sensor):
     append(path, failing_run("c1", serial=4))
     sensor.start()
     assert sensor.wait_for(4) == [1, 2, 3, 4], sensor.log()
+
+
+@pytest.mark.timeout(60)
+def test_kill9_just_before_a_dispatch_loses_nothing(sensor):
+    kill9_at_then_restart(sensor, "before-dispatch:3")
 
 
 @pytest.mark.timeout(60)
 def test_kill9_just_after_the_save_following_a_dispatch_repeats_nothing(sensor):
-    path = log_path(sensor)
-    sensor.start(kill_at="after-save:2")
-    for serial in (1, 2, 3):
-        append(path, failing_run("c1", serial=serial))
-    assert sensor.wait_dead() == -signal.SIGKILL
-    assert sensor.serials() == [1, 2]
-    append(path, failing_run("c1", serial=4))
-    sensor.start()
-    assert sensor.wait_for(4) == [1, 2, 3, 4], sensor.log()
+    kill9_at_then_restart(sensor, "after-save:2")
 
 
 @pytest.mark.timeout(60)
