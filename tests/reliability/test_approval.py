@@ -10,76 +10,28 @@ avamar.respond_approval against an st2 API (a small HTTP server standing in for 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import pytest
+from fake_st2_api import TOKEN, FakeSt2Api
 from relkit import Recorder, node_snapshot, run_remediation, serial_state, sim_config
 
-TOKEN = "reliability-test-token"
 
-
-class St2InquiryApi:
-    """``GET``/``PUT /v1/inquiries/<id>``: holds the workflow's pending Inquiry; a PUT answers it."""
+class St2InquiryApi(FakeSt2Api):
+    """The fake st2 API, also playing the runner's answer source: it publishes the workflow's
+    pending Inquiry and hands back only what an accepted PUT answered (or nothing: expiry)."""
 
     def __init__(self) -> None:
-        self.inquiries: Dict[str, Dict[str, Any]] = {}
-        self.puts: List[Dict[str, Any]] = []
-        self.answered = threading.Event()
+        super().__init__()
         self.asked = threading.Event()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, code: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _inquiry(self) -> Optional[Dict[str, Any]]:
-                if self.headers.get("X-Auth-Token") != TOKEN:
-                    self._send(401, {"faultstring": "bad token"})
-                    return None
-                found = api.inquiries.get(self.path.rsplit("/", 1)[-1])
-                if found is None or found.get("response"):
-                    self._send(404, {"faultstring": "no pending Inquiry"})
-                    return None
-                return found
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                found = self._inquiry()
-                if found is not None:
-                    self._send(200, {k: v for k, v in found.items() if k != "response"})
-
-            def do_PUT(self) -> None:  # noqa: N802
-                found = self._inquiry()
-                if found is None:
-                    return
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                api.puts.append(body)
-                found["response"] = body["response"]
-                api.answered.set()
-                self._send(200, body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.__enter__()
 
     def answerer(self, wait_s: float = 20.0) -> Any:
-        """The runner's answer source: publish the Inquiry, wait for an accepted PUT (or expire)."""
-
         def answer(inquiry: Any) -> Optional[Dict[str, Any]]:
-            self.inquiries[inquiry.id] = {"id": inquiry.id, "users": inquiry.users, "roles": inquiry.roles,
-                                          "route": inquiry.route, "schema": inquiry.schema, "response": {}}
+            self.inquiries[inquiry.id] = {"users": inquiry.users, "roles": inquiry.roles, "route": inquiry.route,
+                                          "ttl": 60, "schema": inquiry.schema, "response": {}}
             self.asked.set()
             if not self.answered.wait(wait_s):
                 return None  # the Inquiry times out unanswered
@@ -92,8 +44,7 @@ class St2InquiryApi:
         self.answered.set()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.__exit__()
 
 
 @pytest.fixture
@@ -154,7 +105,7 @@ def test_an_approver_outside_the_list_is_refused_and_the_workflow_stays_paused(d
     assert status == "failed" and result["error"]["step"] == "check_approver", result
     assert "mallory is not on the approvers list" in result["error"]["reason"]
     assert "still pending" in result["error"]["state_left"]
-    assert st2_api.puts == []
+    assert st2_api.puts() == []
     time.sleep(0.5)
     assert thread.is_alive(), "the workflow went on without an accepted answer"
     assert recorder.mutating() == [] and node_snapshot(drifted.root) == before and serial_state(drifted) == serials

@@ -1,6 +1,7 @@
 """A tiny st2 API on 127.0.0.1 (http.server in a thread) holding Inquiries and RBAC role assignments.
 
-It records every request, so a test can assert that a refused approver caused no PUT at all.
+It records every request, so a test can assert that a refused approver caused no PUT at all,
+and sets ``answered`` once a PUT answered an Inquiry. Used by the workflow and reliability tests.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class FakeSt2Api:
         self.roles: Dict[str, List[str]] = {}
         self.rbac_enabled = True
         self.requests: List[Dict[str, Any]] = []
+        self.answered = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +52,7 @@ class FakeSt2Api:
                     if method == "GET":
                         return self._send(200, {"id": parts[2], **inquiry})
                     inquiry["response"] = body["response"]
+                    api.answered.set()
                     return self._send(200, {"id": parts[2], "response": body["response"]})
                 if url.path == "/v1/rbac/role_assignments" and method == "GET":
                     if not api.rbac_enabled:
