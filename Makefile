@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/lib:$(CURDIR)/simulator:$(CURDIR)/runner
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv system-deps test lint demo bench clean
 
 $(VENV)/.installed: requirements.txt requirements-tests.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,20 @@ $(VENV)/.installed: requirements.txt requirements-tests.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# sshd, keytool, openssl, python3-venv: installed with apt-get when missing and run as root.
+system-deps:
+	tools/install-system-deps
+
 lint: venv
 	$(PY) -m ruff check .
 
-test: venv lint
+test: system-deps venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: venv
+demo: system-deps venv
 	$(PY) -m st2_local.demo $(DEMO_ARGS)
 
-bench: venv
+bench: system-deps venv
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
