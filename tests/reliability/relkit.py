@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import avtar_text
 from avamar_sim import SimNode
 
 SERVER = "ava01"
@@ -263,23 +264,8 @@ def run_remediation(config: Mapping[str, Any], answerer: Any = None, *, command_
 # -- avtar log text -------------------------------------------------------------------------
 def failing_run(client: str = "client01", host: str = "avamar.example.com", serial: int = 1,
                 when: str = "2026-01-05 03:00:00", log_path: Optional[str] = None, end: bool = True) -> List[str]:
-    """One avtar run failing with the KB's 5704 sequence, one record per line."""
-    log_path = log_path or f"/usr/local/avamar/var/clientlogs/{client}.log"
-    lines = [
-        f"{when} avtar Info <8474>: - Log file path: {log_path}",
-        f"{when} avtar Info <6555>: Initializing connection",
-        f"{when} avtar Info <5552>: Connecting to Avamar Server ({host})",
-        f"{when} avtar Info <5581>: Logging in on connection 0 with Session Ticket",
-        f"{when} avtar Error <8609>: Connection killed from GSAN. (Log #1)",
-        f"{when} avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
-        f"(SECURETICKETLOGIN=452 serial={serial} seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL) (Log #1)",
-        f"{when} avtar Error <5126>: Login error 5: Authorization failure (Session Ticket login) (Log #1)",
-        f"{when} avtar FATAL <8941>: Fatal server connection problem, aborting initialization. (Log #1)",
-        f"{when} avtar Info <5314>: Command failed (5 errors, 0 warnings, exit code 10007: miscellaneous error)",
-    ]
-    if end:
-        lines.append(f"----- END avtar log {when} UTC  (0 warnings, 4 errors, 2 fatal errors)")
-    return [line + "\n" for line in lines]
+    """One avtar run failing with the KB's 5704 sequence (tests/avtar_text.py), for this suite's server."""
+    return avtar_text.failing_run(client, host=host, when=when, end_banner=end, serial=serial, log_path=log_path)
 
 
 def sensor_config(tmp: str, window: int = 0, **sensor: Any) -> Dict[str, Any]:

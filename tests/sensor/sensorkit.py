@@ -9,6 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 
+from avtar_text import failing_run  # noqa: F401 - re-exported: the sensor tests import it from here
+
 SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "..", "shared",
                     "seeds", "kb-avamar-session-ticket-msg-err-auth-fail.pt.txt")
 SEED_CANDIDATES = [SEED, "/work/shared/seeds/kb-avamar-session-ticket-msg-err-auth-fail.pt.txt"]
@@ -41,31 +43,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def failing_run(client: str, host: str = "avamar.com", when: str = "2026-01-05 03:00:00",
-                end_banner: bool = True, serial: int = 1) -> List[str]:
-    """One avtar run that fails with 5704, one record per line (what avtar writes)."""
-    lines = [
-        f"{when} avtar Info <8474>: - Log file path: /usr/local/avamar/var/clientlogs/{client}.log",
-        f"{when} avtar Info <6555>: Initializing connection",
-        f"{when} avtar Info <5552>: Connecting to Avamar Server ({host})",
-        f"{when} avtar Info <5993>: - Connect: Connected to 10.0.0.5:29000, Priv=0, SSL Cipher=AES256-SHA",
-        f"{when} avtar Info <5581>: Logging in on connection 0 with Session Ticket",
-        f"{when} avtar Info <18854>: Using Secure Session Ticket Format",
-        f"{when} avtar Error <8609>: Connection killed from GSAN. (Log #1)",
-        f"{when} avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
-        f"(SECURETICKETLOGIN=452 serial={serial} seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL) (Log #1)",
-        f"{when} avtar Error <5126>: Login error 5: Authorization failure (Session Ticket login) (Log #1)",
-        f"{when} avtar FATAL <8941>: Fatal server connection problem, aborting initialization. Verify correct "
-        f"server address and login credentials. (Log #1)",
-        f"{when} avtar Info <6149>: Error summary: 4 errors: 8941, 5704, 5126, 8609",
-        f"{when} avtar Error <7001>: Exiting avtar with run-at-end script failure -1 (Log #1)",
-        f"{when} avtar Info <5314>: Command failed (5 errors, 0 warnings, exit code 10007: miscellaneous error)",
-    ]
-    if end_banner:
-        lines.append(f"----- END avtar log {when} UTC  (0 warnings, 4 errors, 2 fatal errors)")
-    return [line + "\n" for line in lines]
 
 
 def good_run(client: str, when: str = "2026-01-05 03:00:00") -> List[str]:
