@@ -213,6 +213,16 @@ class RunAssembler:
         return self._run is not None
 
     @property
+    def has_unreported_records(self) -> bool:
+        """Records were fed since the last snapshot or completed run (``flush`` would report)."""
+        return self._run is not None and self._dirty
+
+    @property
+    def open_run_has_auth_failure(self) -> bool:
+        """The run in progress already holds a MSG_ERR_AUTH_FAIL failure."""
+        return self._run is not None and self._run.auth_failure
+
+    @property
     def open_run_winding_down(self) -> bool:
         """The run in progress printed its outcome (5314, 6149 or 7001): only trailer lines follow.
 

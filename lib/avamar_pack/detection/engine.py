@@ -82,7 +82,7 @@ def _open_state(assembler: RunAssembler) -> Tuple[int, bool]:
     RunAssembler numbers its runs (``AvtarRun.seq``); the engine needs to know which fed record
     opened the run in progress, to keep the position at that run's start.
     """
-    return assembler._seq, assembler._run is not None  # noqa: SLF001 - see failures.RunAssembler
+    return assembler.seq, assembler.has_open_run
 
 
 class _RunStream:
@@ -195,7 +195,7 @@ class DetectionEngine:
         if fold is not None:
             deadlines.append(fold)
         for stream in list(self.streams.values()) + list(self.salt_streams.values()):
-            if _open_state(stream.assembler)[1] and stream.assembler._dirty:  # noqa: SLF001
+            if stream.assembler.has_unreported_records:
                 deadlines.append(stream.last_growth + self.settle)
         return max(0.0, min(deadlines) - now)
 

@@ -148,8 +148,7 @@ class _FastScanner(_Findings):
 
     def open_auth(self) -> bool:
         """True while the run in progress holds an auth failure (it must be parsed to its end)."""
-        run = self.asm._run if self.asm is not None else None  # noqa: SLF001 - as engine._open_state does
-        return run is not None and run.auth_failure
+        return self.asm is not None and self.asm.open_run_has_auth_failure
 
     def feed_file_range(self, start_at: int, end_at: int, skip: int) -> None:
         """Feed the lines in [start_at, end_at) (line starts) read again from the file."""
