@@ -1,4 +1,4 @@
-# Two commands matter: `make demo` and `make test` (see README.md).
+# Two commands matter: `make demo` and `make test` (see README.md); docs/TESTING.md has the rest.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -7,7 +7,14 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/lib:$(CURDIR)/simulator:$(CURDIR)/runner
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv system-deps test lint demo bench clean
+.PHONY: venv system-deps test check test-st2 lint demo bench clean
+
+# StackStorm v3.9.0's own code for `make test-st2` (see docs/TESTING.md): a tree built by
+# ../shared/st2-reference/build.sh, with st2's Python and packages in its venv/.
+ST2_REF ?= $(HOME)/st2-reference
+ST2_PY := $(ST2_REF)/venv/bin/python
+# The fast tier for the edit loop (no sshd, no salt, no sensor processes): under a minute.
+CHECK_PATHS := tests/lib tests/simulator tests/test_metadata.py tests/test_st2_standins.py
 
 $(VENV)/.installed: requirements.txt requirements-tests.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +30,23 @@ system-deps:
 
 lint: venv
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: system-deps venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not ssh and not salt" $(CHECK_PATHS) $(PYTEST_ARGS)
+
+# The pack through st2's own code (alias matching, alias-execution API, Inquiries, parameters,
+# config loader, the workflow engine): tests/st2_real with st2's Python. Not part of `make test`.
+test-st2: system-deps
+	@if [ ! -x "$(ST2_PY)" ] || [ ! -d "$(ST2_REF)/src/st2common" ]; then \
+	  echo "make test-st2: no StackStorm v3.9.0 tree at ST2_REF=$(ST2_REF) (needs venv/bin/python and src/)." >&2; \
+	  echo "  Build one with ../shared/st2-reference/build.sh, or set ST2_REF=<its DEST>." >&2; \
+	  exit 2; fi
+	ST2_REF=$(ST2_REF) $(ST2_PY) -m pytest -p no:cacheprovider tests/st2_real $(PYTEST_ARGS)
 
 demo: system-deps venv
 	$(PY) -m st2_local.demo $(DEMO_ARGS)

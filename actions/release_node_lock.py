@@ -1,6 +1,9 @@
+import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/__init__.py)
+
+# isort: split
 from avamar_pack.errors import ValidationError
 from avamar_pack.node.lock import validate_lock_owner
-from avamar_pack.remediation.lock import release_node_lock
+from avamar_pack.remediation.release_node_lock import release_node_lock
 from lib.avamar_action import AvamarAction
 
 

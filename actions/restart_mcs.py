@@ -1,5 +1,8 @@
+import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/__init__.py)
+
+# isort: split
 from avamar_pack.node.lock import validate_lock_owner
-from avamar_pack.remediation.mcs_service import restart_mcs
+from avamar_pack.remediation.restart_mcs import restart_mcs
 from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int
 
 # Under StackStorm `timeout` is also the runner's execution timeout (the metadata default); the

@@ -1,7 +1,10 @@
+import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/__init__.py)
+
+# isort: split
 from avamar_pack.config import validate_client_name
 from avamar_pack.errors import ValidationError
 from avamar_pack.node.lock import validate_lock_owner
-from avamar_pack.remediation.test_backup import run_test_backup
+from avamar_pack.remediation.run_test_backup import run_test_backup
 from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int
 
 DEFAULT_WAIT_S = 3300  # under the metadata's runner timeout (see restart_mcs.py)

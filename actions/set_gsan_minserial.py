@@ -1,7 +1,10 @@
+import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/__init__.py)
+
+# isort: split
 from avamar_pack.config import validate_serial
 from avamar_pack.node.lock import validate_lock_owner
-from avamar_pack.remediation.gsan_serial import set_gsan_minserial
-from lib.avamar_action import DEFAULT_MAX_PUBLICKEY_ATTEMPTS, DEFAULT_SERIAL_MARGIN, AvamarAction, as_bool
+from avamar_pack.remediation.set_gsan_minserial import set_gsan_minserial
+from lib.avamar_action import AvamarAction, as_bool
 
 
 class SetGsanMinserial(AvamarAction):
@@ -12,8 +15,8 @@ class SetGsanMinserial(AvamarAction):
             return {
                 "serial": validate_serial(serial),
                 "max_attempts": self.remediation_setting("max_publickey_attempts", max_attempts,
-                                                         DEFAULT_MAX_PUBLICKEY_ATTEMPTS, maximum=20),
-                "margin": self.remediation_setting("serial_margin", None, DEFAULT_SERIAL_MARGIN),
+                                                         maximum=20),
+                "margin": self.remediation_setting("serial_margin", None),
                 "dry_run": as_bool(dry_run, "dry_run"),
                 "lock_owner": validate_lock_owner(lock_owner),
             }

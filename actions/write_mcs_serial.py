@@ -1,6 +1,9 @@
+import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/__init__.py)
+
+# isort: split
 from avamar_pack.config import validate_serial
 from avamar_pack.node.lock import validate_lock_owner
-from avamar_pack.remediation.mcs_serial import write_mcs_serial
+from avamar_pack.remediation.write_mcs_serial import write_mcs_serial
 from lib.avamar_action import AvamarAction, as_bool
 
 
@@ -10,7 +13,8 @@ class WriteMcsSerial(AvamarAction):
     def run(self, server, serial, dry_run=False, lock_owner=None, command_timeout=None):
         def validate(settings):
             return {"serial": validate_serial(serial), "dry_run": as_bool(dry_run, "dry_run"),
-                    "lock_owner": validate_lock_owner(lock_owner)}
+                    "lock_owner": validate_lock_owner(lock_owner),
+                    "backups_kept": self.remediation_settings().srl_backups_kept}
 
         return self.execute(server, validate, lambda node, result, **p: write_mcs_serial(node, result=result, **p),
                             command_timeout=command_timeout)

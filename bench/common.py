@@ -1,13 +1,16 @@
 """Shared pieces of the performance suite: the result row, options, the machine, small timers.
 
 Every figure is measured beside its reference in the same run (these machines are shared and
-noisy), so a row carries both numbers and the ratio or count the target is about.
+noisy), so a row carries both numbers and the ratio or count the target is about. A figure in
+absolute time is the median of several runs (``--runs``), its spread shown beside it.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import resource
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -46,11 +49,13 @@ class Options:
     data_dir: str = DEFAULT_DATA_DIR
     results: str = DEFAULT_RESULTS
     seed: int = 7
+    runs: int = 5
 
 
 @dataclass
 class Row:
-    """One line of the table. ``passed`` is None when the figure could not be measured."""
+    """One line of the table. ``passed`` is None when the figure could not be measured;
+    ``built`` is False for a figure whose module does not exist yet (shown, never a failure)."""
 
     figure: str
     ours: str
@@ -59,6 +64,7 @@ class Row:
     passed: Optional[bool]
     details: Dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    built: bool = True
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -68,6 +74,19 @@ def error_row(figure: str, exc: BaseException) -> Row:
     """A figure that could not be measured shows up as such, never as a pass."""
     text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     return Row(figure=figure, ours="not measured", reference="-", target="-", passed=None, note=text)
+
+
+def not_built_row(name: str, module: str) -> Row:
+    """A figure whose module is not in the tree: listed so that nobody mistakes it for a pass."""
+    return Row(
+        figure=name,
+        ours="not built",
+        reference="-",
+        target="-",
+        passed=None,
+        note=f"{module} does not exist in this tree",
+        built=False,
+    )
 
 
 def _cpu_model() -> str:
@@ -100,15 +119,43 @@ def machine() -> Dict[str, Any]:
         "python": platform.python_version(),
         "kernel": platform.release(),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
 
 
 def machine_line(info: Dict[str, Any]) -> str:
     load = info.get("loadavg_start")
     end = info.get("loadavg_end")
-    return (f"machine: nproc={info['nproc']}, CPU {info['cpu']}, RAM {info['ram_gib']} GiB, "
-            f"Python {info['python']}, kernel {info['kernel']}, load average {load} at start"
-            + (f", {end} at end" if end else ""))
+    text = (
+        f"machine: nproc={info['nproc']}, CPU {info['cpu']}, RAM {info['ram_gib']} GiB, "
+        f"Python {info['python']}, kernel {info['kernel']}, load average {load} at start"
+        + (f", {end} at end" if end else "")
+    )
+    if info.get("started_at"):
+        text += f"; started {info['started_at']}"
+        if info.get("ended_at"):
+            text += f", ended {info['ended_at']}"
+    # The load at the start is other work's (the suite has not run yet); at the end it includes ours.
+    if load and info.get("nproc") and load[0] > 0.5 * info["nproc"]:
+        text += " (shared with other work while measuring: absolute times are slower than on an idle machine)"
+    return text
+
+
+def median(values: List[float]) -> float:
+    if not values:
+        raise ValueError("no samples")
+    return float(statistics.median(values))
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of every child it has waited for.
+
+    The children's figure includes THEIR waited-for children (the kernel adds a reaped child's
+    own children to it), so action processes and the node commands they run are counted.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def percentile(values: List[float], pct: float) -> float:

@@ -76,9 +76,11 @@ def _measure(work: str, trials: int, end_banner: bool) -> Dict[str, Any]:
     os.makedirs(log_dir, exist_ok=True)
     config = {
         "servers": {"ava-a": {"transport": "local", "host": SERVER_HOST}},
-        "sensor": {"client_log_paths": [os.path.join(log_dir, "*.log")],
-                   "gsan_log_paths": [os.path.join(work, "gsan", "gsan.log")],
-                   "dedup_window_seconds": 0},
+        "sensor": {
+            "client_log_paths": [os.path.join(log_dir, "*.log")],
+            "gsan_log_paths": [os.path.join(work, "gsan", "gsan.log")],
+            "dedup_window_seconds": 0,
+        },
     }
     service = MockSensorService(MockSensorWrapper("avamar", "AvamarLogSensor"))
     timed = TimedService(service)
@@ -120,11 +122,17 @@ def _measure(work: str, trials: int, end_banner: bool) -> Dict[str, Any]:
         thread.join(10)
     if not latencies:
         raise RuntimeError(f"no dispatch in {trials} trials")
-    return {"trials": trials, "measured": len(latencies), "missed": missed,
-            "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
-            "max_ms": round(max(latencies), 1), "min_ms": round(min(latencies), 1),
-            "inotify": getattr(sensor, "_wakeup", None) is not None and not getattr(sensor._wakeup, "reason", ""),
-            "dispatches": len(timed.stamps)}
+    return {
+        "trials": trials,
+        "measured": len(latencies),
+        "missed": missed,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "min_ms": round(min(latencies), 1),
+        "inotify": getattr(sensor, "_wakeup", None) is not None and not getattr(sensor._wakeup, "reason", ""),
+        "dispatches": len(timed.stamps),
+    }
 
 
 def _beacon_reference(trials: int, seed: int) -> Dict[str, Any]:
@@ -141,13 +149,22 @@ def _beacon_reference(trials: int, seed: int) -> Dict[str, Any]:
         log_path = os.path.join(work, "client00001-Unix.log")
         with open(log_path, "w", encoding="utf-8") as handle:
             handle.write("2019-12-31 07:00:00 avtar Info <8474>: - Log file path: start\n")
-        answer = service.call({"client": "local", "tgt": service.minion_id, "fun": "beacons.add",
-                               "arg": ["log", [{"file": log_path}, {"interval": 1},
-                                               {"tags": {"authfail": {"regex": ".*MSG_ERR_AUTH_FAIL.*"}}}]]})
+        answer = service.call(
+            {
+                "client": "local",
+                "tgt": service.minion_id,
+                "fun": "beacons.add",
+                "arg": [
+                    "log",
+                    [{"file": log_path}, {"interval": 1}, {"tags": {"authfail": {"regex": ".*MSG_ERR_AUTH_FAIL.*"}}}],
+                ],
+            }
+        )
         if not (answer.get(service.minion_id) or {}).get("result"):
             raise RuntimeError(f"beacons.add refused: {answer}")
-        stream = requests.get(service.api_url + "/events", headers={"X-Auth-Token": service.token()},
-                              stream=True, timeout=(10, 30))
+        stream = requests.get(
+            service.api_url + "/events", headers={"X-Auth-Token": service.token()}, stream=True, timeout=(10, 30)
+        )
 
         def listen() -> None:
             try:
@@ -193,9 +210,15 @@ def _beacon_reference(trials: int, seed: int) -> Dict[str, Any]:
         stream.close()
         if not latencies:
             raise RuntimeError(f"no beacon event in {trials} trials")
-        return {"trials": len(latencies) + missed, "measured": len(latencies), "missed": missed,
-                "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
-                "max_ms": round(max(latencies), 1), "salt_startup_s": service.startup_s}
+        return {
+            "trials": len(latencies) + missed,
+            "measured": len(latencies),
+            "missed": missed,
+            "p50_ms": round(percentile(latencies, 50), 1),
+            "p99_ms": round(percentile(latencies, 99), 1),
+            "max_ms": round(max(latencies), 1),
+            "salt_startup_s": service.startup_s,
+        }
     finally:
         stop.set()
         service.stop()
@@ -205,17 +228,24 @@ def _beacon_reference(trials: int, seed: int) -> Dict[str, Any]:
 def run(opts: Options) -> List[Row]:
     try:
         beacon: Optional[Dict[str, Any]] = _beacon_reference(opts.trials, opts.seed)
-        reference = (f"Salt log beacon (interval 1): p50 {beacon['p50_ms']:.0f} ms, p99 {beacon['p99_ms']:.0f} ms "
-                     f"({beacon['measured']} trials)")
-        beacon_note = "" if beacon["measured"] == opts.trials else \
-            f"beacon reference: {beacon['measured']} trials within its {BEACON_BUDGET_S:g} s budget"
+        reference = (
+            f"Salt log beacon (interval 1): p50 {beacon['p50_ms']:.0f} ms, p99 {beacon['p99_ms']:.0f} ms "
+            f"({beacon['measured']} trials)"
+        )
+        beacon_note = (
+            ""
+            if beacon["measured"] == opts.trials
+            else f"beacon reference: {beacon['measured']} trials within its {BEACON_BUDGET_S:g} s budget"
+        )
     except Exception as exc:  # noqa: BLE001 - the reference is optional: say why it is missing
         beacon, reference = None, "Salt log beacon: not measured"
         beacon_note = f"beacon reference skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         say(beacon_note)
     rows = []
-    for end_banner, label in ((False, "no END banner (as avtar dies), settle 0.3 s"),
-                              (True, "run closed by its END banner")):
+    for end_banner, label in (
+        (False, "no END banner (as avtar dies), settle 0.3 s"),
+        (True, "run closed by its END banner"),
+    ):
         work = tempfile.mkdtemp(prefix="avamar-bench-latency-")
         try:
             result = _measure(work, opts.trials, end_banner)
@@ -225,11 +255,15 @@ def run(opts: Options) -> List[Row]:
             result["salt_beacon_reference"] = beacon
         passed = result["p99_ms"] < TARGET_P99_MS and result["missed"] == 0
         ratio = f"; beacon p99 = {beacon['p99_ms'] / result['p99_ms']:.1f}x ours" if beacon else ""
-        rows.append(Row(
-            figure=f"detection latency, {label}, {opts.trials} trials",
-            ours=f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, missed {result['missed']}",
-            reference=reference,
-            target=f"p99 < {TARGET_P99_MS:.0f} ms{ratio}",
-            passed=passed, details=result,
-            note=beacon_note if not end_banner else ""))
+        rows.append(
+            Row(
+                figure=f"detection latency, {label}, {opts.trials} trials",
+                ours=f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, missed {result['missed']}",
+                reference=reference,
+                target=f"p99 < {TARGET_P99_MS:.0f} ms{ratio}",
+                passed=passed,
+                details=result,
+                note=beacon_note if not end_banner else "",
+            )
+        )
     return rows

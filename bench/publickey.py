@@ -25,6 +25,7 @@ from typing import Callable, Dict, List
 
 from avamar_pack import serials
 from avamar_pack.diagnosis import diagnose, evidence_from_gsan_lines
+from avamar_pack.schema_defaults import default
 from avamar_sim import engine as sim_engine
 from avamar_sim import inferred, texts
 
@@ -39,7 +40,7 @@ KB_TRIES = 2  # the KB's operator: 28500 refused, 38000 accepted
 EXTRA_MIN = KB_REFUSED - KB_MAX_USED  # 40: 28500 refused means threshold >= 28500
 EXTRA_MAX = KB_ACCEPTED - KB_MAX_USED - 1  # 9539: 38000 accepted means threshold < 38000
 MARGIN = serials.DEFAULT_MARGIN  # config remediation.serial_margin default
-MAX_ATTEMPTS = 6  # config remediation.max_publickey_attempts default
+MAX_ATTEMPTS = int(default("remediation.max_publickey_attempts"))  # its default, from config.schema.yaml
 TARGET_MEAN = 1.2
 
 
@@ -56,8 +57,9 @@ def accepts(state: Dict, serial: int) -> bool:
     return serial > sim_engine.gsan_threshold(state)
 
 
-def tries_for_node(minimal: int, max_used: int, mcs_serial: int, extra: int, max_attempts: int = MAX_ATTEMPTS,
-                   margin: int = MARGIN) -> int:
+def tries_for_node(
+    minimal: int, max_used: int, mcs_serial: int, extra: int, max_attempts: int = MAX_ATTEMPTS, margin: int = MARGIN
+) -> int:
     """Tries the pack needs on one node; max_attempts + 1 means it gave up (never expected)."""
     state = {"gsan": {"minimal_serial": minimal, "max_used": max_used}, "knobs": {"threshold_extra": extra}}
     warnings = [texts.GSAN_1418.format(serial=s) for s in range(mcs_serial, max(mcs_serial, max_used) + 1)]
@@ -94,25 +96,35 @@ def simulate(nodes: int, draw: Callable[[random.Random], int], seed: int, margin
 def run(opts: Options) -> List[Row]:
     kb_node = tries_for_node(KB_MINIMAL, KB_MAX_USED, KB_MCS_SERIAL, inferred.DEFAULT_THRESHOLD_EXTRA)
     # What the configurable margin buys (same draws): how far the default is from the target.
-    by_margin = {str(m): round(simulate(opts.nodes, log_uniform, opts.seed, m)["mean"], 3)
-                 for m in (1000, 2000, 5000, 10000)}
+    by_margin = {
+        str(m): round(simulate(opts.nodes, log_uniform, opts.seed, m)["mean"], 3) for m in (1000, 2000, 5000, 10000)
+    }
     rows = []
     for label, draw in (("log-uniform", log_uniform), ("uniform", uniform)):
         result = simulate(opts.nodes, draw, opts.seed)
-        result.update(extra_range=[EXTRA_MIN, EXTRA_MAX], margin=MARGIN, max_attempts=MAX_ATTEMPTS,
-                      kb_node_simulator_default_extra_tries=kb_node)
+        result.update(
+            extra_range=[EXTRA_MIN, EXTRA_MAX],
+            margin=MARGIN,
+            max_attempts=MAX_ATTEMPTS,
+            kb_node_simulator_default_extra_tries=kb_node,
+        )
         if label == "log-uniform":
             result["log_uniform_mean_by_serial_margin"] = by_margin
         passed = result["mean"] <= TARGET_MEAN and result["over_max_attempts"] == 0
-        rows.append(Row(
-            figure=f"publickey tries, {opts.nodes} nodes, hidden extra {label} in [{EXTRA_MIN}, {EXTRA_MAX}]",
-            ours=f"mean {result['mean']:.2f}, max {result['max']} (tries: {result['histogram']})",
-            reference=f"KB example: {KB_TRIES} tries",
-            target=f"{result['mean'] / KB_TRIES:.2f}x KB; mean <= {TARGET_MEAN}, max <= {MAX_ATTEMPTS}",
-            passed=passed,
-            details=result,
-            note=("" if passed or label != "log-uniform" else
-                  f"mean tries by remediation.serial_margin (same nodes): {by_margin}; the first serial is "
-                  f"max(seen) + margin rounded up to 1000, so a hidden extra above the margin costs a retry"),
-        ))
+        rows.append(
+            Row(
+                figure=f"publickey tries, {opts.nodes} nodes, hidden extra {label} in [{EXTRA_MIN}, {EXTRA_MAX}]",
+                ours=f"mean {result['mean']:.2f}, max {result['max']} (tries: {result['histogram']})",
+                reference=f"KB example: {KB_TRIES} tries",
+                target=f"{result['mean'] / KB_TRIES:.2f}x KB; mean <= {TARGET_MEAN}, max <= {MAX_ATTEMPTS}",
+                passed=passed,
+                details=result,
+                note=(
+                    ""
+                    if passed or label != "log-uniform"
+                    else f"mean tries by remediation.serial_margin (same nodes): {by_margin}; the first serial is "
+                    f"max(seen) + margin rounded up to 1000, so a hidden extra above the margin costs a retry"
+                ),
+            )
+        )
     return rows

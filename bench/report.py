@@ -13,6 +13,8 @@ HEADERS = ("figure", "ours", "reference", "ratio/target", "pass")
 
 
 def _verdict(row: Row) -> str:
+    if not row.built:
+        return "not built"
     if row.passed is None:
         return "NOT MEASURED"
     return "yes" if row.passed else "NO"

@@ -84,9 +84,12 @@ def run(opts: Options) -> List[Row]:
         say(f"storm: {written['failures']} failed runs, {written['lines']} lines in {written['files']} files")
         config = {
             "servers": {f"ava-{c}": {"transport": "local", "host": host} for c, host in zip("abc", SERVERS)},
-            "sensor": {"client_log_paths": [os.path.join(log_dir, "*.log")],
-                       "gsan_log_paths": [os.path.join(work, "gsan", "gsan.log")],
-                       "dedup_window_seconds": WINDOW, "read_existing_logs": True},
+            "sensor": {
+                "client_log_paths": [os.path.join(log_dir, "*.log")],
+                "gsan_log_paths": [os.path.join(work, "gsan", "gsan.log")],
+                "dedup_window_seconds": WINDOW,
+                "read_existing_logs": True,
+            },
         }
         service = MockSensorService(MockSensorWrapper("avamar", "AvamarLogSensor"))
         logger = logging.getLogger("bench.storm")  # a real logger, as in st2 (the mock's Mock records calls)
@@ -115,22 +118,37 @@ def run(opts: Options) -> List[Row]:
         for d in auth:
             by_server.setdefault(d["payload"]["server"], []).append(int(d["payload"]["count"]))
         us_per_line = cpu / written["lines"] * 1e6
-        details = {"written": written, "dispatches_during_window": len(during_auth),
-                   "dispatches_total": len(auth), "counts_by_server": by_server, "count_sum": total,
-                   "cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "us_cpu_per_line": round(us_per_line, 2),
-                   "skipped": engine.skipped[:5], "other_triggers": len(service.dispatched_triggers) - len(auth)}
+        details = {
+            "written": written,
+            "dispatches_during_window": len(during_auth),
+            "dispatches_total": len(auth),
+            "counts_by_server": by_server,
+            "count_sum": total,
+            "cpu_s": round(cpu, 3),
+            "wall_s": round(wall, 3),
+            "us_cpu_per_line": round(us_per_line, 2),
+            "skipped": engine.skipped[:5],
+            "other_triggers": len(service.dispatched_triggers) - len(auth),
+        }
         ok_fold = len(during_auth) == len(SERVERS) and total == opts.storm_failures
         return [
-            Row(figure=f"storm: {opts.storm_failures} failures, {clients} clients, 3 servers, {LOG_SECONDS} s",
+            Row(
+                figure=f"storm: {opts.storm_failures} failures, {clients} clients, 3 servers, {LOG_SECONDS} s",
                 ours=f"{len(during_auth)} dispatches in the window (+{len(auth) - len(during_auth)} at its end), "
-                     f"counts sum {total}",
+                f"counts sum {total}",
                 reference="-",
                 target=f"exactly 3 in the window; sum = {opts.storm_failures}",
-                passed=ok_fold, details=details),
-            Row(figure="storm: CPU per log line (read, parse, fold, dispatch)",
+                passed=ok_fold,
+                details=details,
+            ),
+            Row(
+                figure="storm: CPU per log line (read, parse, fold, dispatch)",
                 ours=f"{us_per_line:.1f} us/line ({cpu:.2f} s CPU / {written['lines']} lines)",
-                reference="-", target=f"< {TARGET_US_PER_LINE:g} us/line",
-                passed=us_per_line < TARGET_US_PER_LINE, details=details),
+                reference="-",
+                target=f"< {TARGET_US_PER_LINE:g} us/line",
+                passed=us_per_line < TARGET_US_PER_LINE,
+                details=details,
+            ),
         ]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,8 @@
 A thin shell over ``avamar_pack.detection`` (the pack's ``lib/``): ``setup()`` builds the
 engine from the pack config, ``run()`` loops - wait for an inotify wake-up (or a Salt event, or
 a timeout), then one ``poll_once()`` - and ``cleanup()`` stops. Everything the sensor guarantees
-(folding per server, durable positions, rotation) is documented in ``detection/engine.py``.
+(folding per server, durable positions, rotation) is documented in ``detection/`` (``engine.py``
+follows one failure from log line to trigger; ``cursor.py`` holds the exactly-once argument).
 
 Works inside StackStorm's sensor container, which monkey-patches with eventlet: the wait is a
 ``select()`` (green), files are read with non-blocking ``pread``, and the salt-api reader is a
@@ -12,12 +13,14 @@ Works inside StackStorm's sensor container, which monkey-patches with eventlet: 
 
 from __future__ import annotations
 
+import avamar_pack_lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (sensors/avamar_pack_lib.py)
+
+# isort: split
 import threading
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from avamar_pack.config import salt_api_settings, section
 from avamar_pack.detection.engine import DetectionEngine
-from avamar_pack.detection.salt_events import DEFAULT_PREFIXES, SaltEventClient
 from avamar_pack.detection.wakeup import Wakeup
 from st2reactor.sensor.base import Sensor
 
@@ -31,7 +34,7 @@ class AvamarLogSensor(Sensor):
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
         self._engine: Optional[DetectionEngine] = None
         self._wakeup: Optional[Wakeup] = None
-        self._salt: Optional[SaltEventClient] = None
+        self._salt: Optional[Any] = None  # salt_api.SaltEventClient when sensor.salt_events is on
         self._salt_thread: Optional[threading.Thread] = None
         self._stopped = threading.Event()
         self._running = False
@@ -43,19 +46,21 @@ class AvamarLogSensor(Sensor):
             self._logger.warning(self._wakeup.reason)
         sensor_cfg = section(self.config, "sensor")
         if sensor_cfg.get("salt_events"):
+            # Imported here: the salt-api client pulls in requests, which a file-only sensor never needs.
+            from avamar_pack.detection.sources.salt_api import DEFAULT_PREFIXES, SaltEventClient  # noqa: PLC0415
+
             prefixes = sensor_cfg.get("salt_tag_prefixes") or list(DEFAULT_PREFIXES)
             self._salt = SaltEventClient(salt_api_settings(self.config), self._on_salt_event, prefixes)
 
     def run(self) -> None:
         if self._salt is not None:
-            self._salt_thread = threading.Thread(target=self._salt.run_forever, name="avamar-salt-events",
-                                                 daemon=True)
+            self._salt_thread = threading.Thread(target=self._salt.run_forever, name="avamar-salt-events", daemon=True)
             self._salt_thread.start()
         self._running = True
         try:
             while not self._stopped.is_set():
                 self.poll_once(max_bytes_per_file=MAX_BYTES_PER_PASS)
-                self._wakeup.watch(self._engine.follower.watched_dirs())
+                self._wakeup.watch(self._engine.watched_dirs())
                 self._wakeup.wait(self._engine.next_timeout(IDLE_WAIT))
         finally:
             self._running = False
@@ -66,6 +71,17 @@ class AvamarLogSensor(Sensor):
         if self._engine is None:
             self.setup()
         return self._engine.poll_once(max_bytes_per_file)
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """The time source for folding windows and settling (tests and replays; default ``time.time``)."""
+        if self._engine is None:
+            self.setup()
+        self._engine.clock = clock
+
+    @property
+    def skip_notes(self) -> List[str]:
+        """What was skipped or recovered and why (the first 100 reasons; every one is also logged)."""
+        return list(self._engine.skipped) if self._engine is not None else []
 
     def cleanup(self) -> None:
         self._stopped.set()
@@ -83,9 +99,16 @@ class AvamarLogSensor(Sensor):
         if self._engine is not None:
             self._engine.close()
 
-    def _on_salt_event(self, tag: str, data: Any) -> None:
+    def push_salt_event(self, tag: str, data: Any) -> None:
+        """Hand one salt-api event to the engine (what the reader thread does) and wake ``run()``."""
+        if self._engine is None:
+            self.setup()
         self._engine.push_salt_event(tag, data)
-        self._wakeup.notify()
+        if self._wakeup is not None:
+            self._wakeup.notify()
+
+    def _on_salt_event(self, tag: str, data: Any) -> None:
+        self.push_salt_event(tag, data)
 
     # Triggers are declared in the metadata; nothing to do when rules change.
     def add_trigger(self, trigger: Mapping[str, Any]) -> None:

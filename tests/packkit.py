@@ -4,7 +4,8 @@
   sensor dispatches; the real sensor container validates each payload against the trigger's
   ``payload_schema`` (``system.validate_trigger_payload``). This puts that check back.
 - :func:`load_pack_config`: a pack config validated against ``config.schema.yaml`` with the
-  schema's defaults filled in, as st2's config loader hands it to actions and sensors.
+  schema applied as st2's config loader applies it (``avamar_pack.schema_defaults.fill_like_st2``,
+  the one home of that rule, checked against st2's own loader by tests/st2_real).
 
 Kept out of the st2 stand-ins on purpose: nothing here may look like part of st2.
 """
@@ -16,8 +17,9 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 import jsonschema
+from avamar_pack.schema_defaults import fill_like_st2
 from metadata_checks import st2schema
-from metadata_checks.yamlload import load_yaml_file
+from st2_local.pack_loader import load_yaml_strict
 
 __all__ = ["PACK_ROOT", "load_pack_config", "trigger_payload_schemas", "validate_dispatched_payloads"]
 
@@ -25,7 +27,7 @@ PACK_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _pack_ref(root: str) -> str:
-    meta = load_yaml_file(os.path.join(root, "pack.yaml"))
+    meta = load_yaml_strict(os.path.join(root, "pack.yaml"))
     return meta.get("ref") or meta["name"]
 
 
@@ -37,7 +39,7 @@ def trigger_payload_schemas(root: str = PACK_ROOT) -> Dict[str, Dict[str, Any]]:
     for name in sorted(os.listdir(sensors_dir)) if os.path.isdir(sensors_dir) else []:
         if not name.endswith((".yaml", ".yml")):
             continue
-        meta = load_yaml_file(os.path.join(sensors_dir, name)) or {}
+        meta = load_yaml_strict(os.path.join(sensors_dir, name)) or {}
         for trigger in meta.get("trigger_types") or []:
             schemas[f"{ref}.{trigger['name']}"] = trigger.get("payload_schema") or {}
     return schemas
@@ -69,24 +71,6 @@ def validate_dispatched_payloads(testcase: Any, root: str = PACK_ROOT) -> int:
     return len(dispatched)
 
 
-def _fill_defaults(schema: Mapping[str, Any], value: Any) -> Any:
-    """Schema defaults for absent keys, recursively (objects and arrays), as st2 does."""
-    if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        for key, sub in properties.items():
-            if isinstance(sub, dict) and key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
-        extra = schema.get("additionalProperties")
-        for key, item in value.items():
-            sub = properties.get(key, extra if isinstance(extra, dict) else None)
-            if isinstance(sub, dict):
-                _fill_defaults(sub, item)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for item in value:
-            _fill_defaults(schema["items"], item)
-    return value
-
-
 def load_pack_config(
     path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None, root: str = PACK_ROOT
 ) -> Dict[str, Any]:
@@ -94,13 +78,14 @@ def load_pack_config(
 
     ``overrides`` replace top-level sections before validation. The result is validated
     against ``config.schema.yaml`` the way st2 validates configs (``jsonschema.ValidationError``
-    otherwise) and carries the schema's defaults.
+    otherwise) and is filled the way st2 fills it: schema defaults, ``{}`` for missing objects
+    and ``[]`` for missing arrays.
     """
-    schema = load_yaml_file(os.path.join(root, "config.schema.yaml"))
+    schema = load_yaml_strict(os.path.join(root, "config.schema.yaml"))
     if path is None:
         path = os.path.join(root, f"{_pack_ref(root)}.yaml.example")
-    config = load_yaml_file(path) or {}
+    config = load_yaml_strict(path) or {}
     config.update(copy.deepcopy(dict(overrides or {})))
-    config = _fill_defaults({"properties": schema}, config)
+    config = fill_like_st2(config, schema)
     jsonschema.Draft4Validator(st2schema.config_json_schema(schema)).validate(config)
     return config

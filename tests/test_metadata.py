@@ -15,7 +15,7 @@ import pytest
 import yaml
 from metadata_checks import st2schema
 from metadata_checks.checks import ALL_CHECKS
-from metadata_checks.yamlload import DuplicateKeyError, load_yaml
+from st2_local.pack_loader import DuplicateKeyError, load_yaml_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "data", "metadata")
@@ -67,6 +67,12 @@ BROKEN_CASES = [
         ["avamar.check has no parameter 'srv'", "has no parameter 'verbos'", "required parameter 'server'"],
     ),
     ("sensor_no_payload_schema.yaml", "sensors/quiet.yaml", "sensors", ["trigger nothing has no payload_schema"]),
+    (
+        "sensor_required_list.yaml",
+        "sensors/listed.yaml",
+        "sensors",
+        ["trigger listed payload_schema: required must be true/false on each property (st2 refuses"],
+    ),
     (
         "rule_unknown_action.yaml",
         "rules/unknown_action.yaml",
@@ -137,12 +143,12 @@ def test_each_check_catches_its_mistake(tmp_path, fixture: str, destination: str
 
 def test_duplicate_keys_rejected_at_any_depth_but_merges_allowed() -> None:
     with pytest.raises(DuplicateKeyError, match="duplicate key 'b'"):
-        load_yaml("a:\n  b: 1\n  c: 2\n  b: 3\n")
+        load_yaml_text("a:\n  b: 1\n  c: 2\n  b: 3\n")
     # A `<<:` merge followed by an override is legitimate YAML, not a duplicate.
-    assert load_yaml("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")["other"] == {"x": 1, "y": 3}
+    assert load_yaml_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")["other"] == {"x": 1, "y": 3}
     # Still a safe loader: no arbitrary Python objects.
     with pytest.raises(yaml.constructor.ConstructorError):
-        load_yaml("!!python/object/apply:os.system ['true']")
+        load_yaml_text("!!python/object/apply:os.system ['true']")
 
 
 def test_st2_required_flags_become_draft4_lists() -> None:

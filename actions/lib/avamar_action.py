@@ -16,20 +16,19 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from avamar_pack import serials
-from avamar_pack.config import ServerSettings, section, server_settings
+from avamar_pack.config import RemediationSettings, ServerSettings, remediation_settings, server_settings
 from avamar_pack.errors import AvamarPackError, StepFailed, ValidationError
 from avamar_pack.node.lock import DEFAULT_TTL_S
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.node.paths import NodePaths
+from avamar_pack.remediation.acquire_node_lock import Liveness, st2_liveness
+from avamar_pack.st2api import St2Api
 from avamar_pack.transport import open_transport
 from st2common.runners.base_action import Action
 
 Work = Callable[[AvamarNode, Dict[str, Any]], Any]
 ActionResult = Tuple[bool, Dict[str, Any]]
 
-DEFAULT_SERIAL_MARGIN = serials.DEFAULT_MARGIN
-DEFAULT_MAX_PUBLICKEY_ATTEMPTS = 6
 MAX_TIMEOUT_S = 24 * 3600
 DEFAULT_COMMAND_TIMEOUT = 120
 
@@ -40,11 +39,28 @@ class AvamarAction(Action):
     def __init__(self, config: Optional[Mapping[str, Any]] = None, action_service: Any = None) -> None:
         super().__init__(config=config, action_service=action_service)
 
+    # How the actions reach st2's API (tests replace it): St2Api.from_env raises outside st2.
+    st2_api_factory: Callable[[], Any] = staticmethod(St2Api.from_env)
+
+    def lock_owner_liveness(self) -> Tuple[Optional[Liveness], Optional[str]]:
+        """Whether a lock's owning execution is live, per st2's API, and that API's URL.
+
+        (None, None) outside StackStorm: locks are then judged by their age only."""
+        try:
+            api = self.st2_api_factory()
+        except AvamarPackError:
+            return None, None
+        return st2_liveness(api), getattr(api, "api_url", None)
+
     # -- parameter helpers (raise ValidationError) ----------------------------------------------
-    def remediation_setting(self, key: str, value: Any, default: int, *, minimum: int = 1, maximum: int = 10**9) -> int:
-        """``value`` if given, else ``remediation.<key>`` from the pack config, else ``default``."""
+    def remediation_settings(self) -> RemediationSettings:
+        """``remediation.*`` of the pack config, schema defaults for what is not set (ConfigError)."""
+        return remediation_settings(dict(self.config or {}))
+
+    def remediation_setting(self, key: str, value: Any, *, minimum: int = 1, maximum: int = 10**9) -> int:
+        """``value`` (an action parameter) if given, else ``remediation.<key>`` of the pack config."""
         if value is None:
-            value = dict(section(dict(self.config), "remediation")).get(key, default)
+            value = getattr(self.remediation_settings(), key)
         return positive_int(value, key, minimum=minimum, maximum=maximum)
 
     # -- the one way an action runs -----------------------------------------------------------

@@ -1,176 +1,384 @@
-"""Answer a StackStorm Inquiry (the workflow's approval) over the st2 REST API, with `requests`.
+"""Who may approve a remediation, and who really answered: the pack's approval policy.
 
-Why not st2client: it cannot be installed next to the pack's other dependencies everywhere
-(its jsonpath-rw dependency fails to build), and we need two calls only:
-``GET /inquiries/<id>`` and ``PUT /inquiries/<id>``. The API URL and token are the ones
-StackStorm's Python runner gives every action: ``ST2_ACTION_API_URL`` (ends in ``/v1``) and
-``ST2_ACTION_AUTH_TOKEN``.
+The policy comes from the pack config (``approval.*``), never from a chat command or an action
+parameter. Two places use it (docs/APPROVAL.md has the whole picture):
 
-Who may approve: StackStorm checks the *st2 user behind the token* against the Inquiry's
-``users``/``roles``; from chat that user is the bot's, not the person who typed the command.
-So this module checks the chat user (``approver``, the alias's ``action_context.api_user``)
-itself: it must be in the Inquiry's ``users`` or hold one of its ``roles`` (looked up through
-st2 RBAC); an Inquiry with neither falls back to the config's ``approval.users``/``roles``.
-With no users and no roles anywhere, anyone who can reach the bot may answer, as with a
-StackStorm Inquiry without users/roles.
+* ``avamar.respond_approval`` (run by the chat aliases) reads ITS OWN execution from st2 and
+  takes the identity st2 recorded there (:func:`identity_of_execution`), checks it against the
+  policy and only then answers the Inquiry with the action's token. A refused identity causes no
+  request at all: the Inquiry stays pending.
+* ``avamar.confirm_approval`` runs in the workflow right after ``core.ask`` and asks st2 who
+  resumed the workflow (``context.resumed_by``, written by st2's ``request_resume`` from the
+  token of the PUT), so an answer that bypassed ``respond_approval`` (``st2 inquiry respond``)
+  is checked too. Any doubt fails closed: ``approved`` false with the reason.
+
+The checks follow st2's own ``inquiry.check_permission``: AND of users and roles. st2 checks the
+roles (with an RBAC backend; on stock st2 every user "has" every role, so roles alone restrict
+nobody); the pack checks the names, which is the part that works on every st2.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-import requests
+from avamar_pack.errors import AvamarPackError, ConfigError, ValidationError
+from avamar_pack.st2api import St2Api, St2ApiError, validate_st2_id
 
-from avamar_pack.errors import AvamarPackError, ValidationError
-
-INQUIRY_ID_RE = re.compile(r"^[0-9a-f]{24}$")  # a MongoDB ObjectId, as st2 execution ids are
-APPROVER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}$")
-DEFAULT_TIMEOUT_S = 15.0
+# st2 user names and chat user names as hubot-stackstorm reports them.
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}$")
+# The route is also the chat channel the approval request is posted to (rules/notify_approval_request
+# recognises this pack's Inquiries by it): "avamar", "avamar-prod", "avamar_dc2".
+ROUTE_RE = re.compile(r"^avamar[A-Za-z0-9_-]{0,73}$")
+REASON_MAX = 500
+TTL_MAX_MINUTES = 43200  # 30 days, as config.schema.yaml
+VIA_CHAT, VIA_ST2 = "chat", "st2"
 
 
 class ApprovalError(AvamarPackError):
-    """The Inquiry could not be read or answered."""
+    """The approval could not be read, checked or answered. ``identity``: who, when known."""
+
+    def __init__(self, message: str, identity: Optional[Identity] = None) -> None:
+        super().__init__(message)
+        self.identity = identity
 
 
 class ApproverNotAllowed(ApprovalError):
-    """The chat user is not on the allowed users/roles list."""
+    """The identity is not allowed to approve by the pack's policy."""
+
+
+class IdentityUnknown(ApprovalError):
+    """st2's record does not say, beyond doubt, who is answering."""
+
+
+def validate_name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ValidationError(f"{what} {str(value)[:40]!r} is not a valid user name")
+    return value
 
 
 def validate_inquiry_id(value: Any) -> str:
-    if not isinstance(value, str) or not INQUIRY_ID_RE.match(value.strip().lower()):
-        raise ValidationError(f"inquiry id {str(value)[:40]!r} is not an st2 id (24 hex digits)")
-    return value.strip().lower()
+    try:
+        return validate_st2_id(value, "inquiry id")
+    except St2ApiError as e:
+        raise ValidationError(str(e)) from None
 
 
-def validate_approver(value: Any) -> str:
-    if not isinstance(value, str) or not APPROVER_RE.match(value):
-        raise ValidationError(f"approver {str(value)[:40]!r} is not a valid user name")
+def clean_reason(value: Any) -> Optional[str]:
+    """A reason as text: control characters dropped, at most REASON_MAX characters, None if empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("reason must be a string")
+    text = "".join(ch if ch.isprintable() else " " for ch in value).strip()
+    return text[:REASON_MAX] or None
+
+
+def _names(raw: Mapping[str, Any], key: str) -> List[str]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"approval.{key} must be a list of user names")
+    names: List[str] = []
+    for item in value:
+        try:
+            name = validate_name(item, f"approval.{key} entry")
+        except ValidationError as e:
+            raise ConfigError(str(e)) from None
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ConfigError(f"approval.{key} must be true or false")
     return value
 
 
 @dataclass(frozen=True)
-class InquiryInfo:
-    id: str
-    users: List[str] = field(default_factory=list)
-    roles: List[str] = field(default_factory=list)
-    route: str = ""
-    schema: Dict[str, Any] = field(default_factory=dict)
+class ApprovalPolicy:
+    """The config's ``approval`` section, validated."""
 
-
-class InquiryClient:
-    """The two st2 API calls an approval needs, plus the RBAC role lookup."""
-
-    def __init__(self, api_url: str, auth_token: Optional[str] = None, api_key: Optional[str] = None,
-                 verify: bool = True, timeout: float = DEFAULT_TIMEOUT_S,
-                 session: Optional[requests.Session] = None) -> None:
-        if not api_url:
-            raise ApprovalError("no st2 API URL (ST2_ACTION_API_URL is not set: run inside StackStorm)")
-        if not auth_token and not api_key:
-            raise ApprovalError("no st2 credentials (ST2_ACTION_AUTH_TOKEN is not set: run inside StackStorm)")
-        self.api_url = api_url.rstrip("/")
-        self.timeout = timeout
-        self.verify = verify
-        self.session = session or requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
-        if auth_token:
-            self.session.headers["X-Auth-Token"] = auth_token
-        else:
-            self.session.headers["St2-Api-Key"] = str(api_key)
+    required: bool = True
+    users: Sequence[str] = ()
+    roles: Sequence[str] = ()
+    chatops_users: Sequence[str] = ()
+    allow_anyone: bool = False
+    ttl_minutes: int = 60
+    route: str = "avamar"
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> InquiryClient:
-        """Client from the environment StackStorm's Python runner sets for every action."""
-        env = os.environ if env is None else env
-        return cls(api_url=env.get("ST2_ACTION_API_URL", ""), auth_token=env.get("ST2_ACTION_AUTH_TOKEN"),
-                   api_key=env.get("ST2_API_KEY"))
+    def from_config(cls, config: Optional[Mapping[str, Any]]) -> ApprovalPolicy:
+        """From the whole pack config (st2 has filled the schema defaults); raises ConfigError."""
+        raw = (config or {}).get("approval") or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError("config key 'approval' must be a mapping")
+        ttl = raw.get("ttl_minutes", 60)
+        if ttl is None:
+            ttl = 60
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= TTL_MAX_MINUTES:
+            raise ConfigError(
+                f"approval.ttl_minutes must be a whole number of minutes from 1 to {TTL_MAX_MINUTES}, got {ttl!r}"
+            )
+        route = raw.get("route") or "avamar"
+        if not isinstance(route, str) or not ROUTE_RE.match(route):
+            raise ConfigError(
+                f"approval.route {str(route)[:40]!r} must start with 'avamar' (letters, digits, - and _ "
+                "only): rules/notify_approval_request.yaml posts only routes starting with avamar"
+            )
+        roles = raw.get("roles") or []
+        if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) and r.strip() for r in roles):
+            raise ConfigError("approval.roles must be a list of st2 role names")
+        return cls(
+            required=_bool(raw, "required", True),
+            users=tuple(_names(raw, "users")),
+            roles=tuple(dict.fromkeys(r.strip() for r in roles)),
+            chatops_users=tuple(_names(raw, "chatops_users")),
+            allow_anyone=_bool(raw, "allow_anyone", False),
+            ttl_minutes=ttl,
+            route=route,
+        )
 
-    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        url = f"{self.api_url}/{path}"
-        try:
-            response = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
-        except requests.RequestException as e:
-            raise ApprovalError(f"{what}: st2 API unreachable at {self.api_url}: {type(e).__name__}") from None
-        if response.status_code == 404:
-            raise ApprovalError(f"{what}: not found (no pending Inquiry with this id: answered or expired?)")
-        if response.status_code in (401, 403):
-            raise ApprovalError(f"{what}: refused by st2 ({response.status_code}): {_api_message(response)}")
-        if response.status_code >= 400:
-            raise ApprovalError(f"{what}: st2 answered {response.status_code}: {_api_message(response)}")
-        try:
-            return response.json()
-        except ValueError:
+    # -- what the Inquiry gets ----------------------------------------------------------------
+    def inquiry_users(self) -> List[str]:
+        """``users`` of the core.ask: the approvers and the bot's st2 users (st2 checks the st2 user
+        of the PUT: the bot for a chat answer, the person for ``st2 inquiry respond``).
+        Empty (an Inquiry open to every st2 user) only with allow_anyone and no users."""
+        if not self.users:
+            return []
+        return list(dict.fromkeys(list(self.users) + list(self.chatops_users)))
+
+    def problem(self) -> Optional[str]:
+        """Why no approval could ever be valid (the workflow refuses to ask), or None."""
+        if not self.required:
             return None
+        if not self.users and not self.allow_anyone:
+            return (
+                "no approvers configured: approval.users is empty and approval.allow_anyone is not true, "
+                "so nobody may approve; add the approvers' chat and st2 user names to approval.users"
+            )
+        return None
 
-    def get(self, inquiry_id: str) -> InquiryInfo:
-        inquiry_id = validate_inquiry_id(inquiry_id)
-        body = self._request("GET", f"inquiries/{inquiry_id}", f"reading Inquiry {inquiry_id}") or {}
-        return InquiryInfo(id=inquiry_id, users=list(body.get("users") or []), roles=list(body.get("roles") or []),
-                           route=str(body.get("route") or ""), schema=dict(body.get("schema") or {}))
+    def notes(self) -> List[str]:
+        """Set-up remarks worth showing with an approval request (not errors)."""
+        notes = []
+        if self.required and self.users and not self.chatops_users:
+            notes.append(
+                "approval.chatops_users is empty: chat approvals are refused; answer with "
+                "`st2 inquiry respond` or add the chat bot's st2 user"
+            )
+        if self.required and self.allow_anyone and not self.users:
+            notes.append("approval.allow_anyone is true: any st2 user (and anyone who can reach the bot) may approve")
+        if self.roles and not self.users:
+            notes.append("approval.roles alone restricts nobody on a StackStorm without an RBAC backend")
+        return notes
 
-    def respond(self, inquiry_id: str, response: Mapping[str, Any]) -> Dict[str, Any]:
-        inquiry_id = validate_inquiry_id(inquiry_id)
-        body = self._request("PUT", f"inquiries/{inquiry_id}", f"answering Inquiry {inquiry_id}",
-                             json={"id": inquiry_id, "response": dict(response)})
-        return dict(body or {"id": inquiry_id, "response": dict(response)})
+    def as_dict(self) -> Dict[str, Any]:
+        """Everything the workflow needs for its core.ask, as plain data."""
+        return {
+            "required": self.required,
+            "users": list(self.users),
+            "roles": list(self.roles),
+            "chatops_users": list(self.chatops_users),
+            "allow_anyone": self.allow_anyone,
+            "inquiry_users": self.inquiry_users(),
+            "ttl_minutes": self.ttl_minutes,
+            "route": self.route,
+            "problem": self.problem(),
+            "notes": self.notes(),
+            "schema": inquiry_schema(),
+        }
 
-    def user_roles(self, user: str) -> List[str]:
-        """Roles assigned to ``user`` through st2 RBAC; raises ApprovalError if RBAC cannot say."""
-        body = self._request("GET", "rbac/role_assignments", f"reading the RBAC roles of {user}",
-                             params={"user": user}) or []
-        return sorted({str(item.get("role")) for item in body if isinstance(item, Mapping) and item.get("role")})
+    # -- the check ------------------------------------------------------------------------
+    def refusal(self, name: str) -> Optional[str]:
+        """Why ``name`` may not approve, or None when the policy allows it."""
+        if self.users:
+            if name in self.users:
+                return None
+            return f"{name} is not on the approvers list (approval.users: {', '.join(self.users)})"
+        if self.allow_anyone:
+            return None
+        return "no approvers configured (approval.users is empty), so nobody may approve"
+
+    def check(self, name: str) -> None:
+        why = self.refusal(name)
+        if why:
+            raise ApproverNotAllowed(why)
 
 
-def check_approver(approver: str, users: Iterable[str], roles: Iterable[str],
-                   roles_of: Callable[[str], List[str]]) -> str:
-    """Return how ``approver`` is allowed (``user``, ``role:<name>`` or ``open``); else raise."""
-    users, roles = sorted(set(users)), sorted(set(roles))
-    if not users and not roles:
-        return "open"
-    if approver in users:
-        return "user"
-    if roles:
-        try:
-            held = set(roles_of(approver))
-        except ApprovalError as e:
-            raise ApproverNotAllowed(
-                f"{approver} is not an allowed user and their roles cannot be checked ({e})") from None
-        matching = sorted(held.intersection(roles))
-        if matching:
-            return f"role:{matching[0]}"
-    raise ApproverNotAllowed(f"{approver} is not on the approvers list (users: {', '.join(users) or 'none'}; "
-                             f"roles: {', '.join(roles) or 'none'})")
+def inquiry_schema() -> Dict[str, Any]:
+    """The response schema of the approval Inquiry (st2 Inquiry schemas mark required properties
+    with ``required: true``, as st2's own core.ask default does)."""
+    return {
+        "type": "object",
+        "properties": {
+            "approved": {"type": "boolean", "required": True, "description": "Approve this remediation? (true/false)"},
+            "approver": {
+                "type": "string",
+                "description": "The chat user who answered (set by avamar.respond_approval).",
+            },
+            "reason": {"type": "string", "description": "Optional reason, shown in the report."},
+            "via": {
+                "type": "string",
+                "enum": [VIA_CHAT, VIA_ST2],
+                "description": "How the answer came (set by avamar.respond_approval).",
+            },
+        },
+        "additionalProperties": False,
+    }
 
 
-def answer_inquiry(client: InquiryClient, inquiry_id: str, approved: bool, approver: str,
-                   reason: Optional[str] = None, config: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """Check the approver, then answer. The response records who approved and why."""
-    inquiry_id = validate_inquiry_id(inquiry_id)
-    approver = validate_approver(approver)
-    if not isinstance(approved, bool):
-        raise ValidationError("approved must be a boolean")
-    approval_cfg = dict((config or {}).get("approval") or {})
-    inquiry = client.get(inquiry_id)
-    # The Inquiry's lists (the workflow's `approvers`/`approver_roles`) decide; when it has
-    # neither, fall back to the config's, so an Inquiry never ends up open by omission.
-    users, roles = list(inquiry.users), list(inquiry.roles)
-    if not users and not roles:
-        users, roles = list(approval_cfg.get("users") or []), list(approval_cfg.get("roles") or [])
-    allowed_by = check_approver(approver, users, roles, client.user_roles)
-    response: Dict[str, Any] = {"approved": approved, "approver": approver}
+# -- identities --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Identity:
+    """Who answers: ``name`` is checked against the policy; ``st2_user`` is whose token acts."""
+
+    name: str
+    via: str
+    st2_user: str
+
+
+def identity_of_execution(execution: Mapping[str, Any], policy: ApprovalPolicy) -> Identity:
+    """The identity st2 recorded for an execution of respond_approval; IdentityUnknown if in doubt.
+
+    * st2 user: ``context.user``. st2api lets an API caller put keys into the context (the
+      ``st2-context`` header, merged after ``user`` is set), so when st2 also wrote
+      ``context.rbac.user`` (RBAC enabled: written last, from the authenticated user) that one
+      must agree, else the context was altered.
+    * chat user: ``context.api_user`` (the alias execution's ``payload.user``) is trusted only
+      when the st2 user is one of ``approval.chatops_users``: any st2 user may POST an alias
+      execution naming any chat user, only the bot's credentials vouch for it.
+    """
+    context = execution.get("context") if isinstance(execution, Mapping) else None
+    if not isinstance(context, Mapping):
+        raise IdentityUnknown("st2 recorded no context for this execution")
+    st2_user = context.get("user")
+    if not isinstance(st2_user, str) or not NAME_RE.match(st2_user):
+        raise IdentityUnknown("st2 recorded no valid st2 user for this execution")
+    rbac = context.get("rbac")
+    if isinstance(rbac, Mapping) and rbac.get("user") is not None and rbac.get("user") != st2_user:
+        raise IdentityUnknown(
+            f"the execution's context.user ({st2_user}) is not the st2 user st2 authenticated "
+            f"({rbac.get('user')}): the context was altered"
+        )
+    if st2_user not in policy.chatops_users:
+        return Identity(name=st2_user, via=VIA_ST2, st2_user=st2_user)
+    api_user = context.get("api_user")
+    if not api_user:
+        raise IdentityUnknown(f"run by the chat bot's st2 user {st2_user} without a chat user (context.api_user)")
+    if not isinstance(api_user, str) or not NAME_RE.match(api_user):
+        raise IdentityUnknown(f"the chat user {str(api_user)[:40]!r} is not a valid user name")
+    return Identity(name=api_user, via=VIA_CHAT, st2_user=st2_user)
+
+
+# -- avamar.respond_approval ---------------------------------------------------------------------
+def answer_inquiry(
+    api: St2Api,
+    execution_id: Optional[str],
+    inquiry_id: str,
+    approved: bool,
+    reason: Optional[str],
+    policy: ApprovalPolicy,
+) -> Dict[str, Any]:
+    """Identify the caller from st2, check the policy, then answer. Raises ApprovalError (no PUT)."""
+    if not execution_id:
+        raise IdentityUnknown("ST2_ACTION_EXECUTION_ID is not set: cannot read who runs this action")
+    execution = api.get_execution(execution_id)
+    identity = identity_of_execution(execution, policy)
+    why = policy.refusal(identity.name)
+    if why:
+        context = execution.get("context") or {}
+        if identity.via == VIA_ST2 and context.get("api_user"):
+            # A chat command whose st2 user is not a configured bot: say how to fix the set-up.
+            why += (
+                f" (this came from chat as {str(context.get('api_user'))[:40]}, but its st2 user "
+                f"{identity.st2_user} is not in approval.chatops_users)"
+            )
+        raise ApproverNotAllowed(why, identity)
+    inquiry = api.get_inquiry(inquiry_id)
+    route = str(inquiry.get("route") or "")
+    if not route.startswith("avamar"):
+        raise ApprovalError(f"Inquiry {inquiry_id} is not an Avamar remediation approval (route {route[:40]!r})")
+    response: Dict[str, Any] = {"approved": approved, "approver": identity.name, "via": identity.via}
     if reason:
-        response["reason"] = str(reason)[:500]
-    sent = client.respond(inquiry_id, response)
-    return {"inquiry_id": inquiry_id, "response": response, "allowed_by": allowed_by, "api_answer": sent}
+        response["reason"] = reason
+    api.respond_inquiry(inquiry_id, response)
+    return {
+        "inquiry_id": inquiry_id,
+        "response": response,
+        "approver": identity.name,
+        "via": identity.via,
+        "st2_user": identity.st2_user,
+    }
 
 
-def _api_message(response: requests.Response) -> str:
+# -- avamar.confirm_approval ---------------------------------------------------------------------
+def confirm_answer(execution: Mapping[str, Any], response: Any, policy: ApprovalPolicy) -> Dict[str, Any]:
+    """Who answered the workflow's Inquiry and may they: the result of confirm_approval.
+
+    ``execution`` is the workflow execution read from st2; ``response`` what core.ask returned.
+    Never raises for a bad answer: ``approved`` is true only when everything checks out."""
+    result: Dict[str, Any] = {
+        "approved": False,
+        "approver": None,
+        "via": None,
+        "reason": None,
+        "refused_reason": None,
+        "answered_approved": None,
+        "resumed_by": None,
+    }
+    if not isinstance(response, Mapping) or not isinstance(response.get("approved"), bool):
+        result["refused_reason"] = "the Inquiry response has no boolean 'approved'"
+        return result
+    result["answered_approved"] = response["approved"]
     try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(body, Mapping):
-        return str(body.get("faultstring") or body.get("message") or body)[:200]
-    return str(body)[:200]
+        result["reason"] = clean_reason(response.get("reason"))
+    except ValidationError:
+        result["reason"] = None
+    context = execution.get("context") if isinstance(execution, Mapping) else None
+    resumed_by = context.get("resumed_by") if isinstance(context, Mapping) else None
+    if not isinstance(resumed_by, str) or not NAME_RE.match(resumed_by):
+        result["refused_reason"] = "st2 recorded no valid resumed_by on the workflow execution: who answered is unknown"
+        return result
+    result["resumed_by"] = resumed_by
+    if resumed_by in policy.chatops_users:
+        approver, via = response.get("approver"), VIA_CHAT
+        if not isinstance(approver, str) or not NAME_RE.match(approver):
+            result["via"] = via
+            result["refused_reason"] = (
+                f"answered by the chat bot's st2 user {resumed_by} without a valid chat approver in the response"
+            )
+            return result
+    else:
+        approver, via = resumed_by, VIA_ST2
+    result["approver"], result["via"] = approver, via
+    why = policy.refusal(approver)
+    if why:
+        result["refused_reason"] = why
+        return result
+    result["approved"] = response["approved"]
+    return result
+
+
+def confirm_approval(api: St2Api, workflow_execution_id: str, response: Any, policy: ApprovalPolicy) -> Dict[str, Any]:
+    """confirm_answer on the workflow execution read from st2; any failure fails closed."""
+    try:
+        execution = api.get_execution(workflow_execution_id)
+    except St2ApiError as e:
+        answered = response.get("approved") if isinstance(response, Mapping) else None
+        return {
+            "approved": False,
+            "approver": None,
+            "via": None,
+            "reason": None,
+            "refused_reason": f"cannot confirm who answered: {e}",
+            "answered_approved": answered if isinstance(answered, bool) else None,
+            "resumed_by": None,
+        }
+    return confirm_answer(execution, response, policy)

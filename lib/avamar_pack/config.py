@@ -3,6 +3,13 @@
 Every value that reaches a command is validated here first: server names, hosts, paths
 and serials are checked against strict patterns so that nothing from a trigger payload or
 a chat message can smuggle shell syntax into the node.
+
+The config arrives as StackStorm's loader makes it (``schema_defaults`` explains how): schema
+defaults filled in, ``[]`` for every array the operator left out, ``{}`` (plus defaults) for
+objects left out. So an empty list means "not set" wherever the pack has a default, and a
+``test_backup`` without a ``client`` means "no test backup configured". Defaults come from
+``config.schema.yaml`` (``schema_defaults.setting``); the one default the schema cannot hold,
+the command search path (it depends on ``avamar_root``), is computed here.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from avamar_pack.errors import ConfigError, ValidationError
+from avamar_pack.schema_defaults import schema_of, setting
 
 SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$")
@@ -104,14 +112,14 @@ def server_settings(config: Mapping[str, Any], name: Any) -> ServerSettings:
         raise ValidationError(f"unknown server {name!r} (configured: {known})")
     if not isinstance(raw, Mapping):
         raise ConfigError(f"servers.{name} must be a mapping")
-    transport = raw.get("transport", "local")
+    transport = setting(raw, "transport", "servers.*.transport")
     if transport not in TRANSPORTS:
         raise ConfigError(f"servers.{name}.transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
     host = raw.get("host") or ("localhost" if transport == "local" else None)
     if host is None or not isinstance(host, str) or not HOST_RE.match(host):
         raise ConfigError(f"servers.{name}.host is missing or not a host name: {host!r}")
-    port = raw.get("port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+    port = setting(raw, "port", "servers.*.port")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError(f"servers.{name}.port must be an integer 1..65535, got {port!r}")
     username = raw.get("username")
     if username is not None and (not isinstance(username, str) or not USER_RE.match(username)):
@@ -123,16 +131,17 @@ def server_settings(config: Mapping[str, Any], name: Any) -> ServerSettings:
     for secret in ("password", "private_key"):
         if raw.get(secret) is not None and not isinstance(raw.get(secret), str):
             raise ConfigError(f"servers.{name}.{secret} must be a string")
-    avamar_root = _absolute_path(raw.get("avamar_root", "/"), f"servers.{name}.avamar_root")
+    avamar_root = _absolute_path(setting(raw, "avamar_root", "servers.*.avamar_root"), f"servers.{name}.avamar_root")
     command_path = raw.get("command_path")
-    if command_path is None:
+    if command_path is None or (isinstance(command_path, (list, tuple)) and not command_path):
+        # Not set (st2 hands a missing array over as []).
         # Avamar's own tools live under avamar_root (the simulator's too); system tools do not.
         avamar_dirs = tuple(posixpath.join(avamar_root, p.lstrip("/")) for p in AVAMAR_COMMAND_DIRS)
         command_path = avamar_dirs + SYSTEM_COMMAND_DIRS
     elif not isinstance(command_path, (list, tuple)):
         raise ConfigError(f"servers.{name}.command_path must be a list of absolute paths")
     command_path = tuple(_absolute_path(p, f"servers.{name}.command_path") for p in command_path)
-    policy = raw.get("host_key_policy", "reject")
+    policy = setting(raw, "host_key_policy", "servers.*.host_key_policy")
     if policy not in ("reject", "accept-new"):
         raise ConfigError(f"servers.{name}.host_key_policy must be 'reject' or 'accept-new'")
     known_hosts = raw.get("known_hosts_file")
@@ -140,10 +149,11 @@ def server_settings(config: Mapping[str, Any], name: Any) -> ServerSettings:
         known_hosts = _absolute_path(known_hosts, f"servers.{name}.known_hosts_file")
     test_backup = None
     tb = raw.get("test_backup")
-    if tb is not None:
-        if not isinstance(tb, Mapping) or "client" not in tb:
-            raise ConfigError(f"servers.{name}.test_backup needs at least 'client'")
-        dataset = tb.get("dataset", "/Default Dataset")
+    if tb is not None and not isinstance(tb, Mapping):
+        raise ConfigError(f"servers.{name}.test_backup must be a mapping with 'client' (and 'dataset')")
+    # st2 turns a test_backup the operator left out into {"dataset": <default>}: no client = not configured.
+    if tb and tb.get("client") not in (None, ""):
+        dataset = setting(tb, "dataset", "servers.*.test_backup.dataset")
         if not isinstance(dataset, str) or not dataset.startswith("/") or any(c in dataset for c in "\x00\n\r"):
             raise ConfigError(f"servers.{name}.test_backup.dataset must be an MCS path such as '/Default Dataset'")
         test_backup = TestBackup(client=validate_client_name(tb["client"]), dataset=dataset)
@@ -187,14 +197,14 @@ def salt_api_settings(config: Mapping[str, Any]) -> SaltApiSettings:
     for key in ("username", "password"):
         if not isinstance(raw.get(key), str) or not raw.get(key):
             raise ConfigError(f"salt.{key} is required")
-    verify = raw.get("verify_ssl", True)
+    verify = setting(raw, "verify_ssl", "salt.verify_ssl")
     if not isinstance(verify, bool):
         raise ConfigError("salt.verify_ssl must be a boolean")
     return SaltApiSettings(
         api_url=url.rstrip("/"),
         username=raw["username"],
         password=raw["password"],
-        eauth=str(raw.get("eauth", "pam")),
+        eauth=str(setting(raw, "eauth", "salt.eauth")),
         verify_ssl=verify,
     )
 
@@ -204,4 +214,44 @@ def section(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = (config or {}).get(key) or {}
     if not isinstance(value, Mapping):
         raise ConfigError(f"config key {key!r} must be a mapping")
+    return value
+
+
+@dataclass(frozen=True)
+class RemediationSettings:
+    """``remediation.*``: how the new serial is chosen and what is left on the node afterwards."""
+
+    serial_margin: int
+    max_publickey_attempts: int
+    flush_mcs: bool
+    srl_backups_kept: int
+
+
+def remediation_settings(config: Mapping[str, Any]) -> RemediationSettings:
+    """``remediation.*`` validated, each key the schema default when not set; raises ConfigError."""
+    raw = section(config, "remediation")
+    return RemediationSettings(
+        serial_margin=config_int(raw, "serial_margin", "remediation.serial_margin"),
+        max_publickey_attempts=config_int(raw, "max_publickey_attempts", "remediation.max_publickey_attempts"),
+        flush_mcs=config_bool(raw, "flush_mcs", "remediation.flush_mcs"),
+        srl_backups_kept=config_int(raw, "srl_backups_kept", "remediation.srl_backups_kept"),
+    )
+
+
+def config_int(raw: Mapping[str, Any], key: str, dotted: str) -> int:
+    """An integer setting within the schema's ``minimum``/``maximum`` (schema default when not set)."""
+    value = setting(raw, key, dotted)
+    item = schema_of(dotted)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{dotted} must be an integer, got {str(value)[:40]!r}")
+    low, high = item.get("minimum"), item.get("maximum")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{dotted} {value} is outside {low}..{high}")
+    return value
+
+
+def config_bool(raw: Mapping[str, Any], key: str, dotted: str) -> bool:
+    value = setting(raw, key, dotted)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{dotted} must be true or false, got {str(value)[:40]!r}")
     return value

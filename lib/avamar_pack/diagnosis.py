@@ -1,19 +1,28 @@
 """Pure diagnosis: GSAN's minimal serial + MCS's serial + log evidence -> Diagnosis.
 
 Inputs: ``gsan_minserial`` (``avmaint cat /sysinfo/security/keytable``), ``mcs_serial``
-(``sessionticket.srl``) and ``Evidence`` taken from GSAN and avtar logs. Evidence kinds:
-``serial_below_minserial`` (GSAN 1479), ``serial_used`` (1418), ``incorrect_signature``
-(1426), ``auth_failure`` (avtar FATAL 5704) and ``backup_succeeded`` (avtar 5314
-``Command completed``).
+(``sessionticket.srl``) and ``Evidence`` taken from GSAN and avtar logs and from the trigger
+payload (``trigger_evidence``; source ``trigger``, one item may stand for ``count`` failures).
+Evidence kinds: ``serial_below_minserial`` (GSAN 1479), ``serial_used`` (1418),
+``incorrect_signature`` (1426), ``auth_failure`` (avtar FATAL 5704) and ``backup_succeeded``
+(avtar 5314 ``Command completed``).
 
 Rules, applied in this order:
 
-1. Staleness. Evidence older than the most recent ``backup_succeeded`` with a timestamp is
-   stale: a backup worked after it, so it describes a past state. Evidence without a timestamp
-   (the KB's pasted lines) counts as current unless a registration since then moved GSAN's floor
-   above it: for 1479 when ``gsan_minserial`` > its ``minserial``, for the others when its
-   ``serial`` <= ``gsan_minserial``. (GSAN and avtar timestamps are compared as written: both
-   are node-local times.)
+1. Staleness. Timestamped evidence at or before the cut-off is stale: the most recent
+   ``backup_succeeded`` (a backup worked after it), ``stale_before`` (the pack's last successful
+   remediation of the node, ``node.records``) and, when verifying, ``registered_at`` (when the
+   serial being verified was registered). Evidence without a timestamp (the KB's pasted lines)
+   counts as current unless a registration since then moved GSAN's floor above it: for 1479
+   when ``gsan_minserial`` > its ``minserial``, for the others when its ``serial`` <=
+   ``gsan_minserial``. (GSAN and avtar timestamps are compared as written: both are local
+   times, like the node clock of the records.)
+   Verifying (``verify_serial`` N: judge the node as it is after registering N): GSAN warnings
+   about serials below N (1479 with minserial < N, 1418 with serial < N) are stale, and so is the
+   trigger's evidence (it started the run, so it is older than the registration); without a
+   ``registered_at`` the remaining undated-by-serial evidence (5704, 1426) cannot be placed
+   before or after the registration and is not counted. GSAN below N means GSAN lost the
+   registration: ``gsan_behind``.
 2. ``mcs_behind``: ``mcs_serial < gsan_minserial``, or current 1479/1418 evidence. MCS was
    restored from an old flush and hands out serials GSAN already saw or that are below its floor.
 3. ``signature_mismatch``: current 1426 evidence (the MCS keystore was rebuilt).
@@ -41,8 +50,8 @@ from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
 
 from avamar_pack.errors import ValidationError
-from avamar_pack.failures import format_record
 from avamar_pack.parsing import avtar, gsan
+from avamar_pack.parsing.avtar_runs import format_record
 from avamar_pack.serials import propose_serial
 
 MAX_EVIDENCE_LINES = 20
@@ -56,12 +65,13 @@ DRIFTS = ("none", "mcs_behind", "signature_mismatch", "gsan_behind", "mcs_down")
 
 @dataclass(frozen=True)
 class Evidence:
-    source: str  # "gsan" | "avtar"
+    source: str  # "gsan" | "avtar" | "trigger"
     kind: str  # one of KINDS
     serial: Optional[int]
     minserial: Optional[int]
     timestamp: Optional[datetime]
     line: str
+    count: int = 1  # failures this item stands for (a trigger folds many)
 
 
 @dataclass(frozen=True)
@@ -117,12 +127,39 @@ def evidence_from_avtar_lines(lines: Iterable[str]) -> List[Evidence]:
     return found
 
 
-def _is_current(e: Evidence, gsan_minserial: int, last_success: Optional[datetime]) -> bool:
+@dataclass(frozen=True)
+class _Cutoff:
+    """When evidence stops counting, and (verifying) which serial the node was just given."""
+
+    at: Optional[datetime]
+    verify_serial: Optional[int]
+    registered_at: Optional[datetime]
+
+
+def _is_current(e: Evidence, gsan_minserial: int, cut: _Cutoff) -> bool:
+    if cut.verify_serial is not None:
+        if e.source == "trigger":
+            return False  # it started this run: older than the registration being verified
+        if e.kind == "serial_below_minserial" and e.minserial is not None and e.minserial < cut.verify_serial:
+            return False
+        if e.kind == "serial_used" and e.serial is not None and e.serial < cut.verify_serial:
+            return False
+        if cut.registered_at is None and e.kind in ("auth_failure", "incorrect_signature"):
+            return False  # no record of when the serial was registered: cannot be placed after it
     if e.timestamp is not None:
-        return last_success is None or e.timestamp > last_success
+        return cut.at is None or e.timestamp > cut.at
     if e.kind == "serial_below_minserial":
         return e.minserial is None or gsan_minserial <= e.minserial
     return e.serial is None or e.serial > gsan_minserial
+
+
+def _latest(*stamps: Optional[datetime]) -> Optional[datetime]:
+    present = [s for s in stamps if s is not None]
+    return max(present) if present else None
+
+
+def _count(items: Iterable[Evidence]) -> int:
+    return sum(e.count for e in items)
 
 
 def _plural(n: int, word: str) -> str:
@@ -130,13 +167,21 @@ def _plural(n: int, word: str) -> str:
 
 
 def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterable[Evidence],
-             margin: int, *, mcs_up: Optional[bool] = None) -> Diagnosis:
+             margin: int, *, mcs_up: Optional[bool] = None, stale_before: Optional[datetime] = None,
+             verify_serial: Optional[int] = None, registered_at: Optional[datetime] = None,
+             context: Iterable[str] = ()) -> Diagnosis:
     """Apply the module's rules; raises ValidationError on a bad serial, margin or ``mcs_up``.
 
-    ``mcs_up``: MCS's state from ``dpnctl status mcs`` (None when it is not known)."""
+    ``mcs_up``: MCS's state from ``dpnctl status mcs`` (None when it is not known).
+    ``stale_before``: the node time of the pack's last successful remediation (None: none).
+    ``verify_serial``/``registered_at``: judge the node as it is after registering that serial.
+    ``context``: findings about the inputs (e.g. the trigger's evidence), listed after the serials."""
     for name, value in (("gsan_minserial", gsan_minserial), ("mcs_serial", mcs_serial), ("margin", margin)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+    if verify_serial is not None and (isinstance(verify_serial, bool) or not isinstance(verify_serial, int)
+                                      or verify_serial <= 0):
+        raise ValidationError(f"verify_serial must be a positive integer, got {verify_serial!r}")
     if mcs_up is not None and not isinstance(mcs_up, bool):
         raise ValidationError(f"mcs_up must be True, False or None, got {mcs_up!r}")
     items = list(evidence)
@@ -145,11 +190,12 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
             raise ValidationError(f"unknown evidence kind {e.kind!r}")
 
     successes = [e for e in items if e.kind == "backup_succeeded"]
-    stamps = [e.timestamp for e in successes if e.timestamp is not None]
-    last_success = max(stamps) if stamps else None
+    last_success = _latest(*(e.timestamp for e in successes))
+    cut = _Cutoff(at=_latest(last_success, stale_before, registered_at if verify_serial is not None else None),
+                  verify_serial=verify_serial, registered_at=registered_at)
     problems = [e for e in items if e.kind != "backup_succeeded"]
-    current = [e for e in problems if _is_current(e, gsan_minserial, last_success)]
-    stale_count = len(problems) - len(current)
+    current = [e for e in problems if _is_current(e, gsan_minserial, cut)]
+    stale_count = _count(problems) - _count(current)
 
     seen = [v for e in items for v in (e.serial, e.minserial) if v is not None]
     highest_seen = max(seen) if seen else None
@@ -162,6 +208,14 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
     auth = current_of("auth_failure")
 
     findings = [f"GSAN minimal serial is {gsan_minserial}; MCS sessionticket.srl holds {mcs_serial}."]
+    findings.extend(context)
+    if verify_serial is not None:
+        when = (f" (registered at {registered_at.isoformat(sep=' ')}, node clock)" if registered_at
+                else " (no record of when it was registered: avtar 5704 and GSAN 1426 lines are not counted)")
+        findings.append(f"Verifying serial {verify_serial}{when}: only evidence logged after its registration counts.")
+        if gsan_minserial < verify_serial:
+            findings.append(f"GSAN's minimal serial {gsan_minserial} is below the registered serial {verify_serial}: "
+                            "GSAN no longer holds the registration.")
     if mcs_serial < gsan_minserial:
         findings.append(f"MCS's serial {mcs_serial} is below GSAN's minimal serial {gsan_minserial}: "
                         "MCS hands out session tickets GSAN refuses.")
@@ -174,17 +228,20 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
         findings.append(f"GSAN reports {_plural(len(signature), 'incorrect signature')} (warning 1426): "
                         "the MCS key GSAN knows does not match the one signing tickets.")
     if auth:
-        findings.append(f"Backups fail with MSG_ERR_AUTH_FAIL ({_plural(len(auth), 'avtar FATAL 5704 line')}).")
+        findings.append(f"Backups fail with MSG_ERR_AUTH_FAIL ({_plural(_count(auth), 'failure')} "
+                        "with avtar FATAL 5704).")
     if mcs_up is False:
         findings.append(MCS_DOWN_FINDING)
     if stale_count:
-        when = f" at {last_success.isoformat(sep=' ')}" if last_success else ""
-        findings.append(f"{_plural(stale_count, 'older log line')} ignored: a backup succeeded{when} "
-                        "or GSAN's floor moved above them since.")
+        why = _why_stale(last_success, stale_before, cut)
+        findings.append(f"{_plural(stale_count, 'older log line')} ignored: {why}.")
 
     if mcs_serial < gsan_minserial or behind:
         drift = "mcs_behind"
         findings.append("Diagnosis: MCS is behind GSAN (MCS restored from an older state reuses serials).")
+    elif verify_serial is not None and gsan_minserial < verify_serial:
+        drift = "gsan_behind"
+        findings.append("Diagnosis: GSAN is behind the serial just registered (GSAN rolled back or refused it).")
     elif signature:
         drift = "signature_mismatch"
         findings.append("Diagnosis: signature mismatch (the MCS keystore was rebuilt); "
@@ -217,3 +274,14 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
     return Diagnosis(server=server, gsan_minserial=gsan_minserial, mcs_serial=mcs_serial,
                      highest_seen_serial=highest_seen, in_sync=in_sync, drift=drift, findings=findings,
                      proposed_serial=proposed, evidence=lines)
+
+
+def _why_stale(last_success: Optional[datetime], stale_before: Optional[datetime], cut: _Cutoff) -> str:
+    reasons = []
+    if last_success or not (stale_before or cut.verify_serial is not None):
+        reasons.append("a backup succeeded" + (f" at {last_success.isoformat(sep=' ')}" if last_success else ""))
+    if stale_before:
+        reasons.append(f"the pack's last successful remediation of this node was at {stale_before.isoformat(sep=' ')}")
+    if cut.verify_serial is not None:
+        reasons.append(f"they predate the registration of serial {cut.verify_serial}")
+    return " or ".join(reasons + ["GSAN's floor moved above them since"])

@@ -19,14 +19,16 @@ from __future__ import annotations
 from typing import Optional
 
 from avamar_pack.errors import UnsafeOperation, ValidationError
+from avamar_pack.schema_defaults import default
 
 MAX_SERIAL = 2**63 - 1
 ROUND_TO = 1000
-# How far above every serial seen the first try goes. GSAN refuses serials up to a threshold it
-# does not reveal; the KB's own example jumped ~9,500 above MCS (28451 -> 38000) after 28500 was
-# refused. A first try that high is accepted at once on almost every node (`make bench`), and a
-# 64-bit serial space makes the jump free.
-DEFAULT_MARGIN = 10000
+# How far above every serial seen the first try goes (config remediation.serial_margin; its
+# default lives in config.schema.yaml). GSAN refuses serials up to a threshold it does not
+# reveal; the KB's own example jumped ~9,500 above MCS (28451 -> 38000) after 28500 was refused.
+# A first try that high is accepted at once on almost every node (`make bench`), and a 64-bit
+# serial space makes the jump free.
+DEFAULT_MARGIN = default("remediation.serial_margin")
 MAX_ATTEMPT = 40  # margin * 2**40 is far above any real serial; more attempts mean something is wrong
 
 WRITE = "write"

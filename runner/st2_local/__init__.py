@@ -1,8 +1,10 @@
 """Local runner: runs this pack's workflows with the real Orquesta engine, without StackStorm.
 
 For `make demo` and the workflow tests only. Production runs in StackStorm: this package is a
-faithful stand-in for the few StackStorm services the pack uses (action parameter rendering,
-the Python runner, `core.ask` Inquiries, `chatops.post_message`), not a replacement for them.
+stand-in for the StackStorm services the pack uses (st2api and the alias-execution API, the
+rules engine, the scheduler's concurrency policies, the workflow engine, the Python and
+inquirer runners, the notifier's action trigger, `chatops.post_message`), written from
+StackStorm v3.9.0's code, not a replacement for them. Where they differ, StackStorm is right.
 """
 
 BANNER = (

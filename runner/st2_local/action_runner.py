@@ -1,40 +1,51 @@
-"""Run the pack's Python actions in-process, the way StackStorm's Python runner runs them.
+"""The pack's Python actions run the way st2's python runner runs them: one subprocess each.
 
-What st2 does and we do too: put the action's folder and the pack's ``actions/lib`` on
-``sys.path``, load the one ``Action`` subclass of the entry point, construct it with the pack
-config and an action service (datastore), call ``run(**parameters)``, and shape the execution
-result as ``{"result": ..., "exit_code": 0, "stdout": ..., "stderr": ...}``. ``(False, result)``
-means status failed; an exception means status failed with ``error`` and ``traceback`` and no
-``result``. Everything runs in one process, with one in-memory datastore shared by all actions.
+Parent side of ``st2_local.action_wrapper``. As st2's ``PythonRunner``:
+
+* the child's environment is ours plus ``ST2_ACTION_PACK_NAME``, ``ST2_ACTION_EXECUTION_ID``,
+  ``ST2_ACTION_API_URL``, ``ST2_ACTION_DEBUG`` and ``ST2_ACTION_AUTH_TOKEN`` (a token of the
+  execution's user), and the runner parameter ``env``;
+* the import path is the action's folder and ``actions/lib``; the pack's ``lib/`` only with
+  ``common_libs=True`` (st2.conf ``[packs] enable_common_libs``, off by default), so the pack
+  must find its library itself as it must under st2;
+* the result is ``{"stdout", "stderr", "exit_code", "result"}``; the status is the action's
+  ``(bool, result)`` when it returned one, else by exit code; a process that printed no result
+  (an exception, a crash, a kill) gives ``result`` = the STRING ``"None"``; a run longer than
+  the runner parameter ``timeout`` is killed: status ``timeout``, ``exit_code`` -9 and
+  ``error`` "Action failed to complete in N seconds".
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
+import json
 import os
+import shutil
+import subprocess
 import sys
-import traceback
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
+from st2_local.action_wrapper import ACTION_OUTPUT_RESULT_DELIMITER, FAULT_ENV
 from st2_local.pack_loader import ActionMeta, Pack
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+TIMEOUT = "timeout"
+TIMEOUT_EXIT_CODE = -9
+RUNNER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @dataclass(frozen=True)
 class ActionOutcome:
-    """Status (succeeded|failed) and the execution result as st2 stores it."""
+    """Status (succeeded|failed|timeout) and the execution result as st2 stores it."""
 
     status: str
     result: Dict[str, Any]
 
 
 def _ensure_standins() -> None:
-    """Install the StackStorm stand-ins when st2 itself is not importable."""
+    """Install the StackStorm stand-ins when st2 itself is not importable (in-process users)."""
     try:
         import st2common.runners.base_action  # noqa: F401
     except ImportError:
@@ -43,71 +54,109 @@ def _ensure_standins() -> None:
         install()
 
 
-class ActionRunner:
-    """Python-runner actions of one pack, with one shared in-memory datastore."""
+def output_values(exit_code: int, stdout: str, stderr: str, timed_out: bool, timeout: int) -> ActionOutcome:
+    """st2's ``PythonRunner._get_output_values`` and ``_get_final_status``."""
+    action_result: Any = None
+    if ACTION_OUTPUT_RESULT_DELIMITER in stdout:
+        before, payload, after = (stdout.split(ACTION_OUTPUT_RESULT_DELIMITER) + ["", ""])[:3]
+        stdout = before + after
+        try:
+            action_result = json.loads(payload.strip())
+        except ValueError:
+            action_result = payload.strip()
+    status_flag = None
+    if action_result:
+        if isinstance(action_result, dict):
+            result, status_flag = action_result.get("result"), action_result.get("status")
+        else:
+            result = action_result
+    else:
+        result = "None"
+    output: Dict[str, Any] = {"stdout": stdout, "stderr": stderr, "exit_code": exit_code, "result": result}
+    if timed_out:
+        output["error"] = f"Action failed to complete in {timeout} seconds"
+        return ActionOutcome(TIMEOUT, output)
+    if status_flag is not None:
+        ok = exit_code == 0 and status_flag is True
+    else:
+        ok = exit_code == 0
+    return ActionOutcome(SUCCEEDED if ok else FAILED, output)
 
-    def __init__(self, pack: Pack, config: Mapping[str, Any]) -> None:
-        _ensure_standins()
+
+class ActionRunner:
+    """Python-runner actions of one pack; the datastore is a JSON file shared by all actions."""
+
+    def __init__(
+        self, pack: Pack, config: Mapping[str, Any], common_libs: bool = False, workdir: Optional[str] = None
+    ) -> None:
         self.pack = pack
         self.config = dict(config)
-        # Full key name -> KeyValuePair; shared so that a value one action sets, another reads.
-        self.datastore_items: Dict[str, Any] = {}
-        self._classes: Dict[str, type] = {}
-        for sub in ("actions/lib", "actions"):
-            path = os.path.join(pack.root, sub)
-            if path not in sys.path:
-                sys.path.insert(0, path)
+        self.common_libs = common_libs
+        self._own_workdir = workdir is None
+        self._workdir = workdir or tempfile.mkdtemp(prefix="st2-local-")
+        self.datastore_file = os.path.join(self._workdir, "datastore.json")
 
-    def _action_class(self, meta: ActionMeta) -> type:
-        if meta.ref in self._classes:
-            return self._classes[meta.ref]
-        from st2common.runners.base_action import Action
+    def close(self) -> None:
+        """Remove the datastore file's folder (when this runner made it)."""
+        if self._own_workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
-        path = meta.entry_point_path
-        module_name = f"st2_local_action_{meta.name}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        classes = [
-            obj for obj in vars(module).values()
-            if isinstance(obj, type) and issubclass(obj, Action) and obj.__module__ == module_name
-        ]
-        if len(classes) != 1:
-            raise ImportError(f"{path}: expected one Action subclass, found {len(classes)}")
-        self._classes[meta.ref] = classes[0]
-        return classes[0]
+    def _pythonpath(self) -> str:
+        pack_lib = os.path.realpath(os.path.join(self.pack.root, "lib"))
+        inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if not self.common_libs:
+            inherited = [p for p in inherited if os.path.realpath(p) != pack_lib]
+        else:
+            inherited.insert(0, pack_lib)
+        return os.pathsep.join([RUNNER_DIR] + inherited)
 
-    def _action_service(self, class_name: str) -> Any:
-        from st2tests.mocks.action import MockActionService, MockActionWrapper
+    def _datastore(self) -> Dict[str, Any]:
+        if not os.path.exists(self.datastore_file):
+            return {}
+        with open(self.datastore_file, encoding="utf-8") as fh:
+            return json.load(fh)
 
-        service = MockActionService(MockActionWrapper(pack=self.pack.ref, class_name=class_name))
-        # The stand-in keeps one dict per service; point it at ours so all actions share it.
-        service._datastore_service._datastore_items = self.datastore_items
-        return service
-
-    def run(self, meta: ActionMeta, parameters: Mapping[str, Any]) -> ActionOutcome:
-        """Run one action; never raises for a failure of the action itself."""
-        out, err = io.StringIO(), io.StringIO()
+    def run(
+        self,
+        meta: ActionMeta,
+        parameters: Mapping[str, Any],
+        runner_parameters: Mapping[str, Any],
+        st2_env: Mapping[str, str],
+        fault: Optional[str] = None,
+    ) -> ActionOutcome:
+        """Run one action in its own process; never raises for a failure of the action itself."""
+        timeout = int(runner_parameters.get("timeout") or 600)
+        env = dict(os.environ)
+        env.pop(FAULT_ENV, None)
+        env["PYTHONPATH"] = self._pythonpath()
+        env.update({str(k): str(v) for k, v in (runner_parameters.get("env") or {}).items()})
+        env.update(st2_env)
+        env["ST2_LOCAL_DATASTORE_FILE"] = self.datastore_file
+        if fault:
+            env[FAULT_ENV] = fault
+        request = {
+            "pack": self.pack.ref,
+            "file_path": meta.entry_point_path,
+            "parameters": dict(parameters),
+            "config": self.config,
+            "datastore": self._datastore(),
+        }
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-u", "-m", "st2_local.action_wrapper"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=self.pack.root,
+            text=True,
+        )
         try:
-            cls = self._action_class(meta)
-            instance = cls(config=self.config, action_service=self._action_service(cls.__name__))
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                returned = instance.run(**parameters)
-        except Exception as e:  # st2's wrapper turns any exception into a failed execution
-            return ActionOutcome(FAILED, {
-                "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(),
-                "exit_code": 1, "stdout": out.getvalue(), "stderr": err.getvalue(),
-            })
-        status = SUCCEEDED
-        if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[0], bool):
-            status = SUCCEEDED if returned[0] else FAILED
-            returned = returned[1]
-        return ActionOutcome(status, {
-            "result": returned, "exit_code": 0, "stdout": out.getvalue(), "stderr": err.getvalue(),
-        })
+            stdout, stderr = proc.communicate(json.dumps(request, default=str), timeout=timeout)
+            return output_values(proc.returncode, stdout, stderr, False, timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            return output_values(TIMEOUT_EXIT_CODE, stdout or "", stderr or "", True, timeout)
 
 
 def python_runner_result(result: Optional[Dict[str, Any]]) -> Any:

@@ -17,7 +17,6 @@ from st2_local import BANNER
 from st2_local.chat_transcript import ChatTranscript
 from st2_local.inquiries import Answerer, answer_from_env, fixed_answer, prompt_answer
 from st2_local.pack_loader import load_pack
-from st2_local.rendering import apply_config_defaults, render_parameters
 from st2_local.workflow_runner import WorkflowInspectionError, WorkflowRunError, WorkflowRunner
 
 
@@ -32,10 +31,12 @@ def parse_assignments(items: List[str]) -> Dict[str, Any]:
     return params
 
 
-def choose_answerer(answer: Optional[str], reason: Optional[str]) -> Tuple[Answerer, str]:
+def choose_answerer(
+    answer: Optional[str], reason: Optional[str], approver: Optional[str] = None
+) -> Tuple[Answerer, str]:
     """Command line first, then APPROVE in the environment, then the interactive prompt."""
     if answer:
-        return fixed_answer(answer, reason=reason), f"--answer {answer}"
+        return fixed_answer(answer, approver=approver, reason=reason), f"--answer {answer}"
     from_env = answer_from_env()
     if from_env is not None:
         return from_env, "APPROVE"
@@ -51,6 +52,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     run.add_argument("--config", help="pack config YAML (like /opt/stackstorm/configs/avamar.yaml)")
     run.add_argument("--answer", choices=("yes", "no", "expire"), help="answer to any approval")
     run.add_argument("--reason", help="reason recorded with the answer")
+    run.add_argument("--approver", help="st2 user who gives --answer (default: the first of approval.users)")
+    run.add_argument("--user", default="stanley", help="st2 user the execution runs as (default stanley)")
     args = parser.parse_args(argv)
 
     print(BANNER, file=sys.stderr)
@@ -61,19 +64,21 @@ def main(argv: Optional[List[str]] = None) -> int:
             config = yaml.safe_load(fh) or {}
     params = parse_assignments(args.params)
     meta = pack.action(args.action)
+    # `--answer` answers as st2 user --approver (default: the first of approval.users), through the
+    # local st2 API, so st2's permission check applies as to `st2 inquiry respond` by that user.
+    approver = args.approver or next(iter((config.get("approval") or {}).get("users") or []), None)
+    answerer = choose_answerer(args.answer, args.reason, approver)[0] if meta.runner_type == "orquesta" else None
     try:
-        if meta.runner_type == "orquesta":
-            answerer, _ = choose_answerer(args.answer, args.reason)
-            runner = WorkflowRunner(pack, config, answerer=answerer, transcript=ChatTranscript(),
-                                    progress=sys.stderr)
-            result = runner.run(args.action, params)
-            print(json.dumps({"status": result.status, "output": result.output}, indent=2, default=str))
-            return 0 if result.status == "succeeded" else 1
-        runner = WorkflowRunner(pack, config)
-        cfg = apply_config_defaults(pack.config_schema, config)
-        outcome = runner.actions.run(meta, render_parameters(meta, params, cfg))
-        print(json.dumps({"status": outcome.status, "result": outcome.result}, indent=2, default=str))
-        return 0 if outcome.status == "succeeded" else 1
+        with WorkflowRunner(
+            pack, config, answerer=answerer, transcript=ChatTranscript(), progress=sys.stderr, user=args.user
+        ) as runner:
+            if meta.runner_type == "orquesta":
+                run = runner.run(args.action, params)
+                print(json.dumps({"status": run.status, "output": run.output}, indent=2, default=str))
+            else:
+                run = runner.start(args.action, params)
+                print(json.dumps({"status": run.status, "result": run.result}, indent=2, default=str))
+        return 0 if run.status == "succeeded" else 1
     except (WorkflowInspectionError, WorkflowRunError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

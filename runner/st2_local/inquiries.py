@@ -5,6 +5,13 @@ In StackStorm, ``core.ask`` leaves its task ``pending`` (the workflow pauses), e
 that validates against the Inquiry's schema; after ``ttl`` minutes the garbage collector marks
 it ``timeout``. Here an answer comes from a callable: an interactive prompt, a fixed
 command-line answer, ``APPROVE=yes|no|expire`` in the environment, or "expire" for tests.
+
+When the runner gives the Inquiry the local st2 API (``Inquiry.api``, a
+``st2_local.st2_api.FakeSt2Api`` holding the Inquiry), the answerers here answer THROUGH it, as
+``st2 inquiry respond`` by the answering st2 user would: the API checks the requester against
+the Inquiry's users/roles (st2's check_permission) and the schema, and records ``resumed_by`` on
+the paused workflow, which ``avamar.confirm_approval`` reads back. Without ``api`` the answer is
+only checked by :func:`validate_response`.
 """
 
 from __future__ import annotations
@@ -13,8 +20,6 @@ import getpass
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO
-
-import jsonschema
 
 
 @dataclass
@@ -26,6 +31,18 @@ class Inquiry:
     route: str = ""
     ttl: int = 1440
     response: Optional[Dict[str, Any]] = None
+    api: Any = None  # st2_local.st2_api.FakeSt2Api holding this Inquiry, when the runner has one
+
+    def respond(self, response: Mapping[str, Any], requester: str) -> Dict[str, Any]:
+        """PUT ``response`` as st2 user ``requester`` through ``api``; InvalidResponse if st2 refuses."""
+        from st2_local.st2_api import ApiAnswer
+
+        try:
+            self.api.respond(self.id, dict(response), requester=requester)
+        except ApiAnswer as e:
+            raise InvalidResponse(f"st2 refused the answer ({e.code}): {e.faultstring}") from None
+        self.response = dict(response)
+        return dict(response)
 
     def question(self) -> str:
         props = (self.schema or {}).get("properties") or {}
@@ -41,20 +58,15 @@ class InvalidResponse(ValueError):
 
 
 def validate_response(inquiry: Inquiry, response: Mapping[str, Any]) -> None:
-    """Refuse what st2 refuses: schema violations and approvers outside ``users`` when set."""
-    schema = dict(inquiry.schema or {})
-    props = schema.get("properties") or {}
-    # st2 Inquiry schemas mark required properties with ``required: true`` on the property.
-    missing = [name for name, spec in props.items()
-               if isinstance(spec, Mapping) and spec.get("required") is True and name not in response]
-    if missing:
-        raise InvalidResponse(f"response lacks required field(s): {', '.join(missing)}")
-    plain_props = {k: {kk: vv for kk, vv in v.items() if kk != "required"} for k, v in props.items()}
-    draft4 = {**schema, "properties": plain_props}
+    """Refuse what st2's ``inquiry.validate_response`` refuses (the Inquiry schema), and, for a
+    runner WITHOUT the local st2 API, an ``approver`` outside ``users``. (st2 itself checks the
+    requester of the PUT, not a field of the answer: ``st2_api.FakeSt2Api.check_permission``.)"""
+    from st2_local.st2_api import validate_inquiry_response
+
     try:
-        jsonschema.Draft4Validator(draft4).validate(dict(response))
-    except jsonschema.ValidationError as e:
-        raise InvalidResponse(f"response does not match the Inquiry schema: {e.message}") from e
+        validate_inquiry_response(inquiry.schema, response)
+    except ValueError as e:
+        raise InvalidResponse(f"response {e}") from None
     approver = response.get("approver")
     if inquiry.users and approver not in inquiry.users and not inquiry.roles:
         raise InvalidResponse(f"{approver!r} may not answer this Inquiry (allowed: {', '.join(inquiry.users)})")
@@ -76,10 +88,11 @@ def fixed_answer(decision: str, approver: Optional[str] = None, reason: Optional
     def answer(inquiry: Inquiry) -> Optional[Dict[str, Any]]:
         if decision == "expire":
             return None
-        response: Dict[str, Any] = {"approved": decision == "yes", "approver": approver or local_user()}
+        who = approver or local_user()
+        response: Dict[str, Any] = {"approved": decision == "yes", "approver": who}
         if reason:
             response["reason"] = reason
-        return response
+        return inquiry.respond(response, who) if inquiry.api is not None else response
 
     return answer
 
@@ -107,7 +120,7 @@ def prompt_answer(stdin: TextIO, stdout: TextIO) -> Answerer:
                 return None
             word = line.strip().lower()
             if word in ("y", "yes"):
-                return {"approved": True, "approver": local_user()}
+                return _deliver(inquiry, {"approved": True, "approver": local_user()})
             if word in ("n", "no"):
                 stdout.write(">>> Reason (optional): ")
                 stdout.flush()
@@ -115,7 +128,23 @@ def prompt_answer(stdin: TextIO, stdout: TextIO) -> Answerer:
                 response: Dict[str, Any] = {"approved": False, "approver": local_user()}
                 if reason:
                     response["reason"] = reason
-                return response
+                return _deliver(inquiry, response)
             stdout.write(">>> please answer yes or no\n")
+
+    return answer
+
+
+def _deliver(inquiry: Inquiry, response: Dict[str, Any]) -> Dict[str, Any]:
+    return inquiry.respond(response, str(response["approver"])) if inquiry.api is not None else response
+
+
+def answer_from_api(wait_s: float) -> Answerer:
+    """Wait for someone else (respond_approval, a test) to answer through ``inquiry.api``;
+    None (the Inquiry expires) when nothing was accepted within ``wait_s``."""
+
+    def answer(inquiry: Inquiry) -> Optional[Dict[str, Any]]:
+        if inquiry.api is None:
+            raise InvalidResponse("answer_from_api needs an Inquiry held by the local st2 API")
+        return inquiry.api.wait_for_answer(inquiry.id, wait_s)
 
     return answer

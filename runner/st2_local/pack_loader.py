@@ -1,8 +1,10 @@
 """Read the pack's metadata (pack.yaml, actions/*.yaml, rules/*.yaml, aliases/*.yaml) from disk.
 
-YAML is loaded with a loader that refuses duplicate keys: PyYAML (and so StackStorm and
-orquesta 1.2.0) silently keeps the last of two equal keys, which would make a second task with
-the same name replace the first without a word.
+Also the one YAML loader of the repository that refuses duplicate keys (the local runner, the
+metadata checks and the tests all use it): PyYAML, and so StackStorm and orquesta, silently
+keeps the last of two equal keys, which would make a second task with the same name, or a
+second ``parameters:`` block, replace the first without a word. Keys brought in by a ``<<:``
+merge may be overridden (that is what a merge is for); two written keys may not.
 """
 
 from __future__ import annotations
@@ -15,22 +17,41 @@ import yaml
 
 PACK_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+__all__ = [
+    "PACK_ROOT",
+    "ActionMeta",
+    "DuplicateKeyError",
+    "Pack",
+    "StrictLoader",
+    "load_pack",
+    "load_yaml_strict",
+    "load_yaml_text",
+]
+
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
     """A mapping holds the same key twice."""
 
 
 class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that raises DuplicateKeyError instead of keeping the last duplicate."""
+    """``yaml.SafeLoader`` that raises DuplicateKeyError instead of keeping the last duplicate."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
         seen: Dict[Any, Any] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys merged with `<<:` may legitimately be overridden
             key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                break  # an unhashable key: let SafeLoader report it
             if key in seen:
                 raise DuplicateKeyError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r} (first at line {seen[key].line + 1})", key_node.start_mark,
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r} (first at line {seen[key].line + 1})",
+                    key_node.start_mark,
                 )
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
@@ -40,9 +61,14 @@ StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, Str
 
 
 def load_yaml_strict(path: str) -> Any:
-    """Parse one YAML file, refusing duplicate keys."""
+    """Parse one YAML file, refusing duplicate keys (errors name the file)."""
     with open(path, encoding="utf-8") as fh:
         return yaml.load(fh, Loader=StrictLoader)  # noqa: S506 - StrictLoader derives from SafeLoader
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse one YAML document given as text, refusing duplicate keys."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader derives from SafeLoader
 
 
 @dataclass(frozen=True)

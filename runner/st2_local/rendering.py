@@ -1,8 +1,8 @@
 """Action parameters and pack config rendered the way StackStorm renders them (the part we use).
 
-StackStorm fills a config's schema defaults (top-level keys, and nested keys when their parent
-object is present), renders Jinja in parameter defaults with ``config_context`` (the pack
-config) in scope, then casts each rendered string to the parameter's declared type
+StackStorm fills a config's schema defaults (``fill_like_st2``: the same rule as st2's config
+loader, including ``[]`` for missing arrays and ``servers.<name>.port``), renders Jinja in
+parameter defaults with ``config_context`` (the pack config) in scope, then casts each rendered string to the parameter's declared type
 (``"60"`` -> 60, ``"['a']"`` -> ['a']). Undefined variables are errors, as in st2.
 """
 
@@ -14,6 +14,7 @@ import json
 from typing import Any, Dict, Mapping, Optional
 
 import jinja2
+from avamar_pack.schema_defaults import fill_like_st2
 
 from st2_local.pack_loader import ActionMeta
 
@@ -25,16 +26,9 @@ class ParameterError(ValueError):
 
 
 def apply_config_defaults(schema: Mapping[str, Any], config: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Config with the schema's defaults filled in, as st2's config loader does."""
-    result = copy.deepcopy(dict(config or {}))
-    for key, item in (schema or {}).items():
-        if not isinstance(item, Mapping):
-            continue
-        if key not in result and "default" in item:
-            result[key] = copy.deepcopy(item["default"])
-        if item.get("type") == "object" and isinstance(result.get(key), dict) and item.get("properties"):
-            result[key] = apply_config_defaults(item["properties"], result[key])
-    return result
+    """Config with the schema applied as st2's config loader applies it (one home:
+    ``avamar_pack.schema_defaults.fill_like_st2``; defaults, ``{}`` objects, ``[]`` arrays)."""
+    return fill_like_st2(config, schema)
 
 
 def is_template(value: Any) -> bool:

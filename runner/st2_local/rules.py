@@ -9,8 +9,9 @@ An unknown operator is an error, never a silent "no match".
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from st2_local.rendering import render_value
 
@@ -80,8 +81,41 @@ def criteria_match(rule: Mapping[str, Any], trigger_payload: Mapping[str, Any]) 
     return True
 
 
-def rule_action(rule: Mapping[str, Any], trigger_payload: Mapping[str, Any]) -> tuple:
-    """(action ref, rendered parameters) of a matching rule."""
+def rule_matches_trigger(
+    rule: Mapping[str, Any], trigger_type: str, trigger_parameters: Optional[Mapping[str, Any]] = None
+) -> bool:
+    """Enabled, of this trigger type, and (webhooks) the same trigger parameters."""
+    trigger = rule.get("trigger") or {}
+    if rule.get("enabled", True) is False or trigger.get("type") != trigger_type:
+        return False
+    wanted = trigger.get("parameters") or {}
+    given = trigger_parameters or {}
+    return all(given.get(k) == v for k, v in wanted.items())
+
+
+def enforcement_context(
+    rule: Mapping[str, Any], pack_ref: str, trigger_instance_id: str, action_pack: str
+) -> Dict[str, Any]:
+    """The execution context st2's RuleEnforcer gives a rule-started execution."""
+    # st2's reference.get_ref_from_model: {"id", "name"} of the database objects (ids made up here).
+    rule_id = hashlib.sha256(f"{rule.get('pack', pack_ref)}.{rule.get('name')}".encode()).hexdigest()[:24]
+    return {
+        "trigger_instance": {"id": trigger_instance_id, "name": None},
+        "rule": {"id": rule_id, "name": rule.get("name")},
+        "user": "stanley",
+        "pack": action_pack,
+    }
+
+
+def rule_action_spec(rule: Mapping[str, Any]) -> tuple:
+    """(action ref, parameters as the rule writes them): rendered at request time by
+    st2_local.live_params.render_live_params, with ``trigger`` in the context."""
     action = rule.get("action") or {}
-    params = render_value(dict(action.get("parameters") or {}), {"trigger": trigger_payload})
-    return action["ref"], params
+    return action["ref"], dict(action.get("parameters") or {})
+
+
+def rule_action(rule: Mapping[str, Any], trigger_payload: Mapping[str, Any]) -> tuple:
+    """(action ref, parameters rendered with the trigger), for a quick look at a rule; the
+    runner renders them as st2 does (types cast, defaults) when it requests the action."""
+    ref, params = rule_action_spec(rule)
+    return ref, render_value(params, {"trigger": trigger_payload})

@@ -1,103 +1,80 @@
-"""Drive a pack's Orquesta workflow with the real ``orquesta.conducting.WorkflowConductor``.
+"""The local st2: executions requested by ``st2 run``, rules and chat, several at once.
 
-The loop is the one st2's workflow engine runs, minus the message bus: ask the conductor for
-the next tasks, run each task's action, feed the execution events back, repeat until the
-workflow completes, then render its output. ``core.ask`` pauses the workflow (task pending),
-emits the ``core.st2.generic.inquiry`` trigger to the pack's rules, and resumes when answered.
+One ``WorkflowRunner`` holds the fake st2 API (``st2_api.FakeSt2Api``), the pack's rules and
+policies, and every execution. Work is done synchronously, in the order st2's services would
+do it, through one queue: requesting an execution (policy, then run), a workflow's tasks
+(``workflow_engine.py``), an answered or expired Inquiry (resume the paused workflow), a
+completed execution (``core.st2.generic.actiontrigger`` to the rules, delayed executions
+re-evaluated). ``start()`` returns when nothing is left to do: its run is then ``paused`` at a
+``core.ask``, ``delayed`` by a policy, or completed. See README.md for what differs from st2.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
-import secrets
 import sys
-import time
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, TextIO
+import threading
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, TextIO, Tuple
 
-from st2_local import orquesta_compat
+from st2_local.action_runner import ActionRunner
+from st2_local.alias_exec import load_aliases
+from st2_local.builtin_actions import BUILTIN_ACTIONS
+from st2_local.chat_transcript import ChatTranscript
+from st2_local.executions import (
+    ACTION_TRIGGER,
+    COMPLETED,
+    SYSTEM_USER,
+    WorkflowRun,
+    WorkflowRunError,
+    action_trigger_payload,
+    now_timestamp,
+    validate_parameters,
+)
+from st2_local.faults import Faults
+from st2_local.inquiries import Answerer
+from st2_local.live_params import RUNNER_PARAMETERS, ParamException, render_final_params, render_live_params
+from st2_local.operations import OperationsMixin
+from st2_local.pack_loader import Pack
+from st2_local.policies import decide, load_policies
+from st2_local.rendering import apply_config_defaults
+from st2_local.rules import criteria_match, enforcement_context, rule_action_spec, rule_matches_trigger
+from st2_local.st2_api import ApiAnswer, FakeSt2Api, new_id
+from st2_local.workflow_engine import WorkflowEngine, WorkflowInspectionError, load_workflow_spec, st2_app_context
 
-orquesta_compat.apply()
-
-from orquesta import conducting, events, exceptions, statuses  # noqa: E402
-from orquesta.specs import native as native_specs  # noqa: E402
-
-from st2_local.action_runner import FAILED, SUCCEEDED, ActionRunner  # noqa: E402
-from st2_local.chat_transcript import ChatTranscript  # noqa: E402
-from st2_local.inquiries import Answerer, Inquiry, InvalidResponse, validate_response  # noqa: E402
-from st2_local.pack_loader import Pack, load_yaml_strict  # noqa: E402
-from st2_local.rendering import apply_config_defaults, render_parameters  # noqa: E402
-from st2_local.rules import criteria_match, rule_action  # noqa: E402
-
-INQUIRY_TRIGGER = "core.st2.generic.inquiry"
-PENDING = statuses.PENDING
-
-
-class WorkflowInspectionError(ValueError):
-    """orquesta's inspect() found errors in the workflow definition; nothing ran."""
-
-
-class WorkflowRunError(RuntimeError):
-    """The local runner could not carry on (not a failure of the workflow itself)."""
-
-
-@dataclass
-class TaskRecord:
-    task_id: str
-    action: str
-    parameters: Dict[str, Any]
-    status: str = "running"
-    result: Any = None
-
-
-@dataclass
-class WorkflowRun:
-    execution_id: str
-    status: str = statuses.REQUESTED
-    output: Optional[Dict[str, Any]] = None
-    errors: List[Dict[str, Any]] = field(default_factory=list)
-    tasks: List[TaskRecord] = field(default_factory=list)
-    inquiries: List[Inquiry] = field(default_factory=list)
-
-    def ran(self, task_id: str) -> bool:
-        return any(t.task_id == task_id for t in self.tasks)
-
-    def actions_run(self) -> List[str]:
-        return [t.action for t in self.tasks]
+__all__ = [
+    "WorkflowRunner",
+    "WorkflowRun",
+    "WorkflowRunError",
+    "WorkflowInspectionError",
+    "RuleEnforcement",
+    "load_workflow_spec",
+    "st2_app_context",
+    "ApiAnswer",
+]
 
 
-def format_inspection_errors(errors: Mapping[str, Any]) -> str:
-    lines = []
-    for category, entries in sorted(errors.items()):
-        for entry in entries:
-            where = entry.get("spec_path") or entry.get("schema_path") or ""
-            lines.append(f"{category}: {entry.get('message')} {('at ' + where) if where else ''}".rstrip())
-    return "\n".join(lines)
-
-
-def st2_app_context(execution_id: str = "0" * 24, user: str = "stanley", pack: str = "avamar",
-                    action: str = "") -> Dict[str, Any]:
-    """The context st2 hands the conductor (and inspect): ``ctx(st2)`` and ``ctx(parent)``."""
-    st2 = {"action_execution_id": execution_id, "api_url": "http://127.0.0.1:9101/v1", "user": user,
-           "pack": pack, "action": action, "runner": "orquesta"}
-    return {"st2": st2, "parent": {"st2": dict(st2)}}
-
-
-def load_workflow_spec(path: str, app_ctx: Optional[Mapping[str, Any]] = None) -> native_specs.WorkflowSpec:
-    """Parse (refusing duplicate keys) and inspect a workflow with st2's app context; raise on errors."""
-    definition = load_yaml_strict(path)
+def pack_config_like_st2(pack: Pack, config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The config as st2's config loader hands it to actions (schema defaults, ``[]`` arrays)."""
     try:
-        spec = native_specs.WorkflowSpec(definition)
-        errors = spec.inspect(app_ctx=dict(app_ctx if app_ctx is not None else st2_app_context()))
-    except Exception as e:  # orquesta 1.2.0 raises (KeyError...) on some errors instead of listing them
-        raise WorkflowInspectionError(f"{path}: orquesta inspection failed: {type(e).__name__}: {e}") from e
-    if errors:
-        raise WorkflowInspectionError(f"{path}: orquesta inspection failed:\n{format_inspection_errors(errors)}")
-    return spec
+        from avamar_pack.schema_defaults import fill_like_st2
+    except ImportError:  # another pack (the tests' tiny ones): the simpler filling is enough
+        return apply_config_defaults(pack.config_schema, config)
+    return fill_like_st2(config, pack.config_schema)
 
 
-class WorkflowRunner:
-    """Runs one pack's workflows locally: Python actions in-process, chat to a transcript."""
+class RuleEnforcement:
+    """One rule that matched a trigger instance, and the execution it requested (or why not)."""
+
+    def __init__(self, rule: str, action_ref: str, run: Optional[WorkflowRun], error: Optional[str] = None) -> None:
+        self.rule, self.action_ref, self.run, self.error = rule, action_ref, run, error
+
+    def __repr__(self) -> str:
+        return f"RuleEnforcement({self.rule} -> {self.action_ref}: {self.run.status if self.run else self.error})"
+
+
+class WorkflowRunner(OperationsMixin):
+    """Executions of one pack on the local runner (python actions in subprocesses, chat printed)."""
 
     def __init__(
         self,
@@ -106,159 +83,293 @@ class WorkflowRunner:
         answerer: Optional[Answerer] = None,
         transcript: Optional[ChatTranscript] = None,
         progress: Optional[TextIO] = None,
-        user: str = "stanley",
+        user: str = SYSTEM_USER,
+        faults: Optional[Faults] = None,
+        api: Optional[FakeSt2Api] = None,
+        common_libs: bool = False,
     ) -> None:
         self.pack = pack
-        self.config = apply_config_defaults(pack.config_schema, config)
+        self.config = pack_config_like_st2(pack, config)
         self.answerer = answerer
         self.transcript = transcript or ChatTranscript(quiet=True)
         self.progress = progress
         self.user = user
-        self.actions = ActionRunner(pack, self.config)
+        self.faults = faults or Faults()
+        self.api = api or FakeSt2Api()
+        self._own_api = api is None
+        self.api.start()
+        self.api.on_response = self._on_inquiry_response
+        self.actions = ActionRunner(pack, self.config, common_libs=common_libs)
+        self.policies = load_policies(pack)
+        self.aliases = load_aliases(pack)
+        self.alias_runs: Dict[str, Any] = {}  # execution id -> the alias that requested it
+        self.runs: Dict[str, WorkflowRun] = {}
+        self.triggers: List[Tuple[str, Dict[str, Any]]] = []
+        self.enforcements: List[RuleEnforcement] = []
+        self._delayed: List[WorkflowRun] = []
+        self._queue: Deque[Callable[[], None]] = collections.deque()
+        self._queue_lock = threading.Lock()
+        self._draining = False
+        self.engine = WorkflowEngine(self)
 
-    # -- progress -----------------------------------------------------------------------
-    def _say(self, text: str) -> None:
+    # -- life cycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.actions.close()
+        if self._own_api:
+            self.api.close()
+
+    def __enter__(self) -> WorkflowRunner:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def say(self, text: str) -> None:
         if self.progress is not None:
             stamp = datetime.datetime.now().strftime("%H:%M:%S")
             self.progress.write(f"[{stamp}] {text}\n")
             self.progress.flush()
 
-    # -- actions --------------------------------------------------------------------------
-    def _run_action(self, ref: str, given: Mapping[str, Any]) -> tuple:
-        """(status, execution result) of one non-ask action."""
-        if ref == "chatops.post_message":
-            channel, message = given.get("channel"), given.get("message")
-            if not channel or message is None:
-                return FAILED, {"error": "chatops.post_message needs channel and message"}
-            try:
-                self.transcript.post(str(channel), str(message))
-            except Exception as e:  # chat is down: the post fails, as chatops.post_message would
-                return FAILED, {"error": f"chatops.post_message: {type(e).__name__}: {e}"}
-            return SUCCEEDED, {"result": None, "exit_code": 0, "stdout": "", "stderr": ""}
-        if ref == "core.noop":
-            return SUCCEEDED, {}
-        if ref == "core.echo":
-            return SUCCEEDED, {"stdout": str(given.get("message", "")), "stderr": "", "return_code": 0,
-                               "succeeded": True}
-        if ref not in self.pack.actions:
-            return FAILED, {"error": f"action {ref} is not available in the local runner"}
-        meta = self.pack.action(ref)
-        if meta.runner_type != "python-script":
-            return FAILED, {"error": f"{ref}: runner {meta.runner_type} is not supported inside a workflow here"}
-        try:
-            params = render_parameters(meta, given, self.config)
-        except ValueError as e:
-            return FAILED, {"error": str(e)}
-        outcome = self.actions.run(meta, params)
-        return outcome.status, outcome.result
+    # -- the queue --------------------------------------------------------------------------
+    def enqueue(self, work: Callable[[], None]) -> None:
+        with self._queue_lock:
+            self._queue.append(work)
 
-    def dispatch_trigger(self, trigger_type: str, payload: Mapping[str, Any]) -> List[str]:
-        """Evaluate the pack's rules for a trigger instance; run matching rules' actions."""
-        fired = []
-        for rule in self.pack.rules:
-            if rule.get("enabled", True) is False or (rule.get("trigger") or {}).get("type") != trigger_type:
-                continue
-            if not criteria_match(rule, payload):
-                continue
-            ref, params = rule_action(rule, payload)
-            self._say(f"rule {self.pack.ref}.{rule['name']} matched {trigger_type}: running {ref}")
-            status, _ = self._run_action(ref, params)
-            fired.append(f"{self.pack.ref}.{rule['name']}:{status}")
-        return fired
-
-    # -- core.ask -------------------------------------------------------------------------
-    def _ask(self, conductor: conducting.WorkflowConductor, task: Dict[str, Any], given: Mapping[str, Any],
-             run: WorkflowRun, record: TaskRecord) -> None:
-        inquiry = Inquiry(
-            id=secrets.token_hex(12), schema=dict(given.get("schema") or {}),
-            users=list(given.get("users") or []), roles=list(given.get("roles") or []),
-            route=str(given.get("route") or ""), ttl=int(given.get("ttl") or 1440),
-        )
-        run.inquiries.append(inquiry)
-        conductor.update_task_state(task["id"], task["route"], events.ActionExecutionEvent(PENDING))
-        self._say(f"workflow {conductor.get_workflow_status()}: waiting for Inquiry {inquiry.id} "
-                  f"(ttl {inquiry.ttl} min)")
-        self.dispatch_trigger(INQUIRY_TRIGGER, {"id": inquiry.id, "route": inquiry.route})
-        if self.answerer is None:
-            raise WorkflowRunError("the workflow asks for approval but no answer source was given")
-        response = self.answerer(inquiry)
-        base = {"schema": inquiry.schema, "roles": inquiry.roles, "users": inquiry.users,
-                "route": inquiry.route, "ttl": inquiry.ttl}
-        conductor.request_workflow_status(statuses.RESUMING)
-        if response is None:
-            self._say(f"Inquiry {inquiry.id} expired unanswered")
-            record.status, record.result = statuses.EXPIRED, {**base, "response": {}}
-            conductor.update_task_state(task["id"], task["route"],
-                                        events.ActionExecutionEvent(statuses.EXPIRED, result=record.result))
+    def drain(self) -> None:
+        """Do queued work until none is left (re-entrant calls return at once)."""
+        if self._draining:
             return
+        self._draining = True
         try:
-            validate_response(inquiry, response)
-        except InvalidResponse as e:
-            raise WorkflowRunError(f"Inquiry {inquiry.id}: {e}") from e
-        inquiry.response = dict(response)
-        self._say(f"Inquiry {inquiry.id} answered: approved={response.get('approved')} by {response.get('approver')}")
-        record.status, record.result = SUCCEEDED, {**base, "response": dict(response)}
-        conductor.update_task_state(task["id"], task["route"],
-                                    events.ActionExecutionEvent(SUCCEEDED, result=record.result))
+            while True:
+                with self._queue_lock:
+                    if not self._queue:
+                        return
+                    work = self._queue.popleft()
+                work()
+        finally:
+            self._draining = False
 
-    # -- the loop -------------------------------------------------------------------------
-    def run(self, ref: str, parameters: Mapping[str, Any]) -> WorkflowRun:
+    wait_idle = drain
+
+    # -- requesting executions --------------------------------------------------------------
+    def _meta(self, ref: str) -> Tuple[str, Dict[str, Any], Optional[Any]]:
+        if ref in BUILTIN_ACTIONS:
+            runner_type, params = BUILTIN_ACTIONS[ref]
+            return runner_type, params, None
         meta = self.pack.action(ref)
-        if meta.runner_type != "orquesta":
-            raise WorkflowRunError(f"{ref} is not an Orquesta workflow (runner {meta.runner_type})")
-        run = WorkflowRun(execution_id=secrets.token_hex(12))
-        app_ctx = st2_app_context(run.execution_id, self.user, self.pack.ref, ref)
-        spec = load_workflow_spec(meta.entry_point_path, app_ctx)
-        inputs = render_parameters(meta, parameters, self.config)
-        conductor = conducting.WorkflowConductor(spec, context=app_ctx, inputs=inputs)
-        self._say(f"workflow {ref} started (execution {run.execution_id})")
-        try:
-            conductor.request_workflow_status(statuses.RUNNING)
-        except exceptions.InvalidWorkflowStatusTransition:
-            # Inputs or vars did not render: the workflow is already failed and the conductor
-            # holds the errors, reported below like any other workflow failure.
-            self._say("workflow failed before its first task")
-        while conductor.get_workflow_status() in statuses.RUNNING_STATUSES:
-            next_tasks = conductor.get_next_tasks()
-            if not next_tasks:
-                break
-            for task in next_tasks:
-                for action_spec in task["actions"]:
-                    action_ref, given = action_spec["action"], dict(action_spec.get("input") or {})
-                    record = TaskRecord(task["id"], action_ref, given)
-                    run.tasks.append(record)
-                    self._say(f"task {task['id']}: {action_ref} ...")
-                    conductor.update_task_state(task["id"], task["route"],
-                                                events.ActionExecutionEvent(statuses.RUNNING))
-                    if action_ref == "core.ask":
-                        self._ask(conductor, task, given, run, record)
-                        continue
-                    started = time.monotonic()
-                    status, result = self._run_action(action_ref, given)
-                    record.status, record.result = status, result
-                    self._say(f"task {task['id']}: {status} ({time.monotonic() - started:.1f} s)"
-                              + (f": {_short_error(result)}" if status == FAILED else ""))
-                    conductor.update_task_state(task["id"], task["route"],
-                                                events.ActionExecutionEvent(status, result=result))
-        conductor.render_workflow_output()
-        run.status = conductor.get_workflow_status()
-        run.output = conductor.get_workflow_output()
-        run.errors = list(conductor.errors)
-        self._say(f"workflow {ref} {run.status}" + (f": outcome {run.output.get('outcome')}" if run.output else ""))
-        for error in run.errors:
-            if error.get("task_id") is None or "Execution failed" not in str(error.get("message")):
-                self._say(f"  orquesta: {error.get('message')}")
+        return meta.runner_type, meta.parameters, meta
+
+    def request(
+        self,
+        ref: str,
+        parameters: Mapping[str, Any],
+        context: Mapping[str, Any],
+        additional: Optional[Mapping[str, Any]] = None,
+        render_live: bool = True,
+    ) -> WorkflowRun:
+        """Create one root execution (st2api / rules engine / alias path) and queue its scheduling.
+
+        Raises ParamException or ParameterValidationError when st2 would refuse the request.
+        """
+        runner_type, action_params, _ = self._meta(ref)
+        runner_params = RUNNER_PARAMETERS.get(runner_type, {})
+        context = {**dict(context), "pack": ref.split(".", 1)[0]}
+        params = dict(parameters)
+        if render_live:
+            params = render_live_params(runner_params, action_params, params, context, self.config, additional)
+        validate_parameters(ref, action_params, runner_params, params, fill_defaults=True)
+        run = WorkflowRun(
+            execution_id=new_id(),
+            action_ref=ref,
+            runner_type=runner_type,
+            parameters=params,
+            context=context,
+            start_timestamp=now_timestamp(),
+        )
+        self.api.add_execution(
+            ref,
+            status="requested",
+            context=context,
+            parameters=params,
+            runner=runner_type,
+            execution_id=run.execution_id,
+        )
+        self.runs[run.execution_id] = run
+        self._schedule(run)
         return run
 
+    def start(
+        self,
+        ref: str,
+        parameters: Mapping[str, Any],
+        user: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> WorkflowRun:
+        """``st2 run <ref> k=v`` by ``user``: returns once the run is paused, delayed or completed."""
+        ctx = {"user": user or self.user, **dict(context or {})}
+        run = self.request(ref, parameters, ctx)
+        self.drain()
+        return run
 
-def _short_error(result: Any) -> str:
-    if isinstance(result, dict):
-        inner = result.get("result")
-        if isinstance(inner, dict) and isinstance(inner.get("error"), dict):
-            return str(inner["error"].get("reason"))[:200]
-        if result.get("error"):
-            return str(result["error"]).splitlines()[0][:200]
-    return ""
+    def _set_status(self, run: WorkflowRun, status: str, result: Any = None) -> None:
+        run.status = status
+        if result is not None:
+            run.result = result
+        self.api.update_execution(run.execution_id, status=status, result=result)
+
+    def _schedule(self, run: WorkflowRun) -> None:
+        """The scheduler, at once on request: policies (apply_before), then queue the run."""
+        if run.status in COMPLETED or run.status == "scheduled":
+            return
+        verdict = decide(
+            self.policies,
+            run.action_ref,
+            run.execution_id,
+            run.parameters,
+            self.api.list_executions(action=run.action_ref, limit=10**6),
+        )
+        if verdict == "delayed":
+            if run not in self._delayed:
+                self._delayed.append(run)
+                self.say(
+                    f"{run.action_ref} {run.execution_id} delayed by policy (another run with the same "
+                    f"attributes is scheduled or running)"
+                )
+            self._set_status(run, "delayed")
+            return
+        if verdict == "canceled":
+            self._finish(run, "canceled", {"message": "canceled by policy"})
+            return
+        if run in self._delayed:
+            self._delayed.remove(run)
+        self._set_status(run, "scheduled")
+        self.enqueue(lambda: self._launch(run))
+
+    def _launch(self, run: WorkflowRun) -> None:
+        if run.status != "scheduled":
+            return  # canceled meanwhile
+        if run.runner_type == "orquesta":
+            self.engine.begin(run)
+        else:
+            self._run_root_action(run)
+
+    def _retry_delayed(self) -> None:
+        for run in list(self._delayed):
+            self._schedule(run)
+
+    def _run_root_action(self, run: WorkflowRun) -> None:
+        status, result = self.run_action(run.action_ref, run.parameters, run.context, run.execution_id, None)
+        self._finish(run, status, result)
+
+    def run_action(
+        self,
+        ref: str,
+        live_params: Mapping[str, Any],
+        context: Mapping[str, Any],
+        execution_id: str,
+        fault: Optional[Tuple[str, int]],
+    ) -> Tuple[str, Any]:
+        """Run one non-workflow, non-ask action of an existing execution: (status, result)."""
+        from st2_local.builtin_actions import run_builtin
+
+        runner_type, action_params, meta = self._meta(ref)
+        self._set_api_status(execution_id, "running")
+        try:
+            runner_params, params = render_final_params(
+                RUNNER_PARAMETERS.get(runner_type, {}), action_params, live_params, context, self.config
+            )
+        except ParamException as e:
+            return "failed", {"error": str(e)}
+        if meta is None:
+            return run_builtin(ref, params, self.transcript)
+        if runner_type != "python-script":
+            return "failed", {"error": f"{ref}: runner {runner_type} is not supported here"}
+        kind = None
+        if fault is not None:
+            kind, seconds = fault
+            if kind == "hang":
+                runner_params = {**runner_params, "timeout": seconds}
+        env = {"ST2_ACTION_PACK_NAME": self.pack.ref, "ST2_ACTION_DEBUG": "False", **self.api.action_env(execution_id)}
+        outcome = self.actions.run(meta, params, runner_params, env, fault=kind)
+        return outcome.status, outcome.result
+
+    def _set_api_status(self, execution_id: str, status: str) -> None:
+        self.api.update_execution(execution_id, status=status)
+
+    def _finish(self, run: WorkflowRun, status: str, result: Any) -> None:
+        """A root execution completed: record it, tell the rules, let delayed runs go."""
+        self._set_status(run, status, result)
+        if run in self._delayed:
+            self._delayed.remove(run)
+        self.say(f"{run.action_ref} {run.execution_id} {status}")
+        if run.execution_id in self.alias_runs:
+            self.alias_completed(run)
+        self.emit_completion(
+            run.execution_id, run.action_ref, run.runner_type, run.parameters, run.start_timestamp, status, result
+        )
+        self.enqueue(self._retry_delayed)
+
+    def emit_completion(
+        self,
+        execution_id: str,
+        action_ref: str,
+        runner_type: str,
+        parameters: Mapping[str, Any],
+        start_timestamp: str,
+        status: str,
+        result: Any,
+    ) -> None:
+        """The notifier: ``core.st2.generic.actiontrigger`` for every completed execution."""
+        record = WorkflowRun(execution_id=execution_id, status=status, result=result)
+        payload = action_trigger_payload(record, action_ref, runner_type, parameters, start_timestamp)
+        self.dispatch_trigger(ACTION_TRIGGER, payload)
+
+    def paused(self, run: WorkflowRun) -> None:
+        """A workflow paused (core.ask): it no longer counts for policies."""
+        self.enqueue(self._retry_delayed)
+
+    # -- rules --------------------------------------------------------------------------------
+    def dispatch_trigger(
+        self, trigger_type: str, payload: Mapping[str, Any], trigger_parameters: Optional[Mapping[str, Any]] = None
+    ) -> List[RuleEnforcement]:
+        """A trigger instance: every matching rule requests its action (rendered like st2's
+        rules engine: ``trigger`` in the context, user ``stanley``)."""
+        self.triggers.append((trigger_type, dict(payload)))
+        instance_id = new_id()
+        fired: List[RuleEnforcement] = []
+        for rule in self.pack.rules:
+            if not rule_matches_trigger(rule, trigger_type, trigger_parameters) or not criteria_match(rule, payload):
+                continue
+            rule_ref = f"{rule.get('pack', self.pack.ref)}.{rule['name']}"
+            ref, params = rule_action_spec(rule)
+            context = enforcement_context(rule, self.pack.ref, instance_id, ref.split(".", 1)[0])
+            try:
+                run = self.request(ref, params, context, additional={"trigger": dict(payload)})
+                self.say(f"rule {rule_ref} matched {trigger_type}: requested {ref} ({run.execution_id})")
+                fired.append(RuleEnforcement(rule_ref, ref, run))
+            except (ParamException, ValueError) as e:
+                # st2 records the execution as failed and the enforcement as failed.
+                self.say(f"rule {rule_ref} matched {trigger_type}: {ref} refused: {e}")
+                fired.append(RuleEnforcement(rule_ref, ref, None, str(e)))
+        self.enforcements.extend(fired)
+        self.drain()
+        return fired
+
+    # -- cancel -------------------------------------------------------------------------------
+    def cancel(self, run: WorkflowRun, requester: Optional[str] = None) -> WorkflowRun:
+        """``st2 execution cancel``: a delayed/requested run ends canceled at once; a paused
+        workflow ends canceled (its Inquiry stays pending, as in st2)."""
+        if run.status in COMPLETED:
+            raise WorkflowRunError(f"execution {run.execution_id} is already {run.status}")
+        who = requester or run.context.get("user", SYSTEM_USER)
+        self.api.update_execution(run.execution_id, context={"cancelled_by": who})
+        if run.conductor is None:
+            self._finish(run, "canceled", {"message": "Action canceled by user.", "user": who})
+        else:
+            self.engine.cancel(run)
+        self.drain()
+        return run
 
 
 def stderr_progress() -> TextIO:

@@ -7,6 +7,11 @@
     python -m avamar_sim clear-faults --root DIR
     python -m avamar_sim state --root DIR                       (JSON, no secrets)
     python -m avamar_sim backup --root DIR CLIENT               (exit 0 if the backup completed)
+    python -m avamar_sim activity --root DIR KIND CLIENT [--hang] [--seconds S] [--started-ago S]
+    python -m avamar_sim end-activity --root DIR ID [--outcome STATUS]
+    python -m avamar_sim leave-lock --root DIR OWNER [--age-seconds S]
+    python -m avamar_sim restore-mcs-from-flush --root DIR      (MCS back to its latest flush)
+    python -m avamar_sim gsan-noise --root DIR [--lines N] | rotate-gsan --root DIR
 
 --root defaults to $AVAMAR_SIM_ROOT.
 """
@@ -19,6 +24,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
+from .activities import KINDS as ACTIVITY_KINDS
 from .node import COMMANDS, FAULT_KINDS, SRL_WRITE, SimNode
 from .scenarios import SCENARIOS
 
@@ -68,6 +74,22 @@ def _parser() -> argparse.ArgumentParser:
     add("state", "print the state as JSON")
     cmd = add("backup", "run one backup")
     cmd.add_argument("client")
+    cmd = add("activity", "start an MCS activity (prints its id)")
+    cmd.add_argument("kind", choices=ACTIVITY_KINDS)
+    cmd.add_argument("client")
+    cmd.add_argument("--hang", action="store_true", help="Running with no progress until ended")
+    cmd.add_argument("--seconds", type=float, help="ends by itself after S seconds (default: when ended)")
+    cmd.add_argument("--started-ago", type=float, default=0.0)
+    cmd = add("end-activity", "end a running activity")
+    cmd.add_argument("id")
+    cmd.add_argument("--outcome", default="Completed")
+    cmd = add("leave-lock", "leave a cancelled workflow's node lock")
+    cmd.add_argument("owner")
+    cmd.add_argument("--age-seconds", type=float, default=0.0)
+    add("restore-mcs-from-flush", "restore MCS's serial from its latest flush")
+    cmd = add("gsan-noise", "append housekeeping lines to gsan.log")
+    cmd.add_argument("--lines", type=int, default=1)
+    add("rotate-gsan", "rotate gsan.log to gsan.log.001")
     return parser
 
 
@@ -90,8 +112,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.command == SRL_WRITE:
                 node.inject_fault(SRL_WRITE, args.kind)
             else:
-                node.inject_fault(args.command, args.kind, exit_code=args.exit_code, seconds=args.seconds,
-                                  times=args.times, match=args.match)
+                node.inject_fault(
+                    args.command,
+                    args.kind,
+                    exit_code=args.exit_code,
+                    seconds=args.seconds,
+                    times=args.times,
+                    match=args.match,
+                )
         elif args.action == "clear-faults":
             node.clear_faults()
         elif args.action == "state":
@@ -100,7 +128,23 @@ def main(argv: Optional[List[str]] = None) -> int:
             result = node.run_backup(args.client)
             print(json.dumps({k: result[k] for k in ("activity_id", "ok", "reason", "serial", "log_file")}))
             return 0 if result["ok"] else 1
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        elif args.action == "activity":
+            print(
+                node.start_activity(
+                    args.kind, args.client, args.hang, seconds=args.seconds, started_ago=args.started_ago
+                )
+            )
+        elif args.action == "end-activity":
+            node.end_activity(args.id, args.outcome)
+        elif args.action == "leave-lock":
+            print(node.leave_lock(args.owner, age_seconds=args.age_seconds))
+        elif args.action == "restore-mcs-from-flush":
+            print(node.restore_mcs_from_flush())
+        elif args.action == "gsan-noise":
+            print(node.gsan_noise(args.lines))
+        elif args.action == "rotate-gsan":
+            print("\n".join(node.rotate_gsan_log()))
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
-from . import engine, inferred, texts
+from . import activities, engine, inferred, texts
 from . import state as st
 
 Result = Tuple[int, str, str]
@@ -36,6 +36,7 @@ def _lines(*lines: str) -> str:
 
 
 # --- avmaint ---------------------------------------------------------------------------------
+
 
 def avmaint(root: str, args: List[str], fault: Dict) -> Result:
     what = args[0] if args else ""
@@ -73,13 +74,18 @@ def st_snapshot(root: str, render: Callable[[st.State], str]) -> str:
 
 # --- mcserver.sh -----------------------------------------------------------------------------
 
+
 def _start(root: str, fault: Dict) -> Result:
     """Schedule MCS to come up after the restart duration, wait for it, report."""
     with st.locked(root) as state:
         if fault.get("kind") == "no_restart":
+            activities.interrupt_running(state, time.time())
             state["mcs"].update(status="down", up_at=None, start_error="injected: MCS does not come back")
-            return inferred.MCSERVER_FAILURE_EXIT, _lines(inferred.MCSERVER_START_LINES[0]), \
-                _lines(inferred.MCSERVER_START_FAILED)
+            return (
+                inferred.MCSERVER_FAILURE_EXIT,
+                _lines(inferred.MCSERVER_START_LINES[0]),
+                _lines(inferred.MCSERVER_START_FAILED),
+            )
         if state["mcs"]["status"] == "up":
             return 0, _lines(inferred.MCSERVER_RUNNING), ""
         seconds = float(state["knobs"].get("restart_seconds", inferred.DEFAULT_RESTART_SECONDS))
@@ -96,7 +102,9 @@ def _start(root: str, fault: Dict) -> Result:
 
 def _stop(root: str) -> str:
     with st.locked(root) as state:
-        engine.settle(root, state, time.time())
+        now = time.time()
+        engine.settle(root, state, now)
+        activities.interrupt_running(state, now)  # [I] status: inferred.ACTIVITY_INTERRUPTED_STATUS
         state["mcs"].update(status="down", up_at=None)
     return _lines(*inferred.MCSERVER_STOP_LINES)
 
@@ -115,8 +123,11 @@ def mcserver(root: str, args: List[str], fault: Dict) -> Result:
         with st.locked(root) as state:
             engine.settle(root, state, time.time())
             up = engine.mcs_up(state)
-        return (0, _lines(inferred.MCSERVER_RUNNING), "") if up else \
-            (inferred.MCSERVER_FAILURE_EXIT, _lines(inferred.MCSERVER_NOT_RUNNING), "")
+        return (
+            (0, _lines(inferred.MCSERVER_RUNNING), "")
+            if up
+            else (inferred.MCSERVER_FAILURE_EXIT, _lines(inferred.MCSERVER_NOT_RUNNING), "")
+        )
     if "flush" in opts:
         with st.locked(root) as state:
             engine.settle(root, state, time.time())
@@ -127,6 +138,7 @@ def mcserver(root: str, args: List[str], fault: Dict) -> Result:
             except OSError as exc:
                 return inferred.MCSERVER_FAILURE_EXIT, "", _lines(f"mcserver.sh: cannot write {st.SRL}: {exc.strerror}")
             state["mcs"]["srl_written"] = int(state["mcs"]["next_serial"])
+            engine.record_flush(state, time.time())
         return 0, _lines(inferred.MCSERVER_FLUSH_DONE), ""
     if "version" in opts:
         return 0, _lines(inferred.MCSERVER_VERSION), ""
@@ -134,6 +146,7 @@ def mcserver(root: str, args: List[str], fault: Dict) -> Result:
 
 
 # --- dpnctl ----------------------------------------------------------------------------------
+
 
 def dpnctl(root: str, args: List[str], fault: Dict) -> Result:
     if not args or args[0] != "status" or len(args) > 2:
@@ -153,12 +166,14 @@ def dpnctl(root: str, args: List[str], fault: Dict) -> Result:
     which = args[1] if len(args) == 2 else None
     if which is not None and which not in lines:
         return 2, "", _lines(f"dpnctl: ERROR: unknown service: {which[:40]}")
-    chosen = lines[which] if which else (lines["gsan"] + lines["mcs"] + [texts.DPNCTL_EMT] + lines["sched"]
-                                         + lines["maint"])
+    chosen = (
+        lines[which] if which else (lines["gsan"] + lines["mcs"] + [texts.DPNCTL_EMT] + lines["sched"] + lines["maint"])
+    )
     return inferred.DPNCTL_EXIT, _lines(*(inferred.DPNCTL_PREFIX + line for line in chosen)), ""
 
 
 # --- mccli -----------------------------------------------------------------------------------
+
 
 def _first(rc_event_message: Tuple[int, int, str]) -> str:
     rc, event, message = rc_event_message
@@ -177,21 +192,28 @@ def mccli(root: str, args: List[str], fault: Dict) -> Result:
         if not engine.mcs_up(state):
             return answer(inferred.MCCLI_MCS_DOWN)
         if words[:2] == ["activity", "show"]:
-            return answer(inferred.MCCLI_OK, *engine.activity_table(state, now))
+            only = opts.get(inferred.MCCLI_ACTIVITY_ID_OPTION) or None
+            return answer(inferred.MCCLI_OK, *engine.activity_table(state, now, only))
         if words[:1] == ["client"] and words[1:2] in (["backup-dataset"], ["backup"]):
             client = opts.get("name", "")
             if not _CLIENT_RE.match(client):
                 return answer(inferred.MCCLI_BAD_CLIENT)
             domain = opts.get("domain") or inferred.ACTIVITY_DOMAIN
-            result = engine.run_backup(root, state, client, now, disk_full=fault.get("kind") == "disk_full",
-                                       domain=domain[:64])
+            result = engine.run_backup(
+                root, state, client, now, disk_full=fault.get("kind") == "disk_full", domain=domain[:64]
+            )
             width = len(result["activity_id"])
-            return answer((0, 22305, inferred.BACKUP_STARTED_MESSAGE), "Attribute   Value",
-                          "----------- " + "-" * width, f"activity-id {result['activity_id']}")
+            return answer(
+                (0, 22305, inferred.BACKUP_STARTED_MESSAGE),
+                "Attribute   Value",
+                "----------- " + "-" * width,
+                f"activity-id {result['activity_id']}",
+            )
     return answer(inferred.MCCLI_USAGE)
 
 
 # --- avtar -----------------------------------------------------------------------------------
+
 
 def avtar(root: str, args: List[str], fault: Dict) -> Result:
     opts = _opts(args)
@@ -205,10 +227,12 @@ def avtar(root: str, args: List[str], fault: Dict) -> Result:
         now = time.time()
         engine.settle(root, state, now)
         result = engine.run_backup(root, state, client, now, disk_full=fault.get("kind") == "disk_full")
-    return (0 if result["ok"] else inferred.AVTAR_FAILURE_EXIT), _lines(*result["lines"]), ""
+    code = 0 if result["ok"] else inferred.AVTAR_HUNG_EXIT if result["hung"] else inferred.AVTAR_FAILURE_EXIT
+    return code, _lines(*result["lines"]), ""
 
 
 # --- avlockbox.sh ----------------------------------------------------------------------------
+
 
 def avlockbox(root: str, args: List[str], fault: Dict) -> Result:
     if args == ["-r", "keystore_passphrase"]:
@@ -224,7 +248,11 @@ def _avmaint(root: str, args: List[str], fault: Dict) -> Result:
 
 
 HANDLERS: Dict[str, Callable[[str, List[str], Dict], Result]] = {
-    "avmaint": _avmaint, "mcserver.sh": mcserver, "dpnctl": dpnctl, "mccli": mccli, "avtar": avtar,
+    "avmaint": _avmaint,
+    "mcserver.sh": mcserver,
+    "dpnctl": dpnctl,
+    "mccli": mccli,
+    "avtar": avtar,
     "avlockbox.sh": avlockbox,
 }
 

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, Dict, List, Optional
 
-from . import inferred, texts
+from . import activities, gsanlog, inferred, texts
 from . import state as st
 from .keystore import spki_fingerprint
 from .state import State
@@ -26,6 +26,7 @@ def now_dt(now: float) -> dt.datetime:
 
 
 # --- MCS ------------------------------------------------------------------------------------
+
 
 def read_srl(root: str) -> int:
     """What MCS reads at start: the bare integer in sessionticket.srl (ValueError if it is not one)."""
@@ -57,6 +58,23 @@ def settle(root: str, state: State, now: float) -> None:
     mcs.update(status="up", next_serial=serial, srl_written=serial, start_error=None)
 
 
+def record_flush(state: State, now: float) -> None:
+    """`mcserver.sh --flush` succeeded: MCS's latest flush now holds its next serial [I]."""
+    mcs = state["mcs"]
+    mcs["flushed_serial"] = int(mcs["next_serial"])
+    mcs["flushed_at"] = now
+    mcs["flush_count"] = int(mcs.get("flush_count", 0)) + 1
+
+
+def restore_from_flush(root: str, state: State) -> int:
+    """An MCS restore from its latest flush: the .srl and MCS's serial go back to the flushed one."""
+    mcs = state["mcs"]
+    serial = int(mcs.get("flushed_serial", mcs["next_serial"]))
+    write_srl(root, serial)
+    mcs.update(next_serial=serial, srl_written=serial)
+    return serial
+
+
 def mcs_up(state: State) -> bool:
     return state["mcs"]["status"] == "up"
 
@@ -82,6 +100,7 @@ def issue_ticket(root: str, state: State, disk_full: bool = False) -> int:
 
 # --- GSAN -----------------------------------------------------------------------------------
 
+
 def gsan_threshold(state: State) -> int:
     """The hidden rule: publickey needs N > max(minimal, highest used) + extra."""
     gsan = state["gsan"]
@@ -104,12 +123,9 @@ def was_used(state: State, serial: int) -> bool:
     return serial in gsan.get("recent_used", [])
 
 
-def gsan_log(root: str, now: float, thread: str, text: str) -> None:
-    """Append a warning to gsan.log and err.log with GSAN's time prefix."""
-    line = texts.gsan_line(now_dt(now), thread, text) + "\n"
-    for rel in (st.GSAN_LOG, st.GSAN_ERR_LOG):
-        with open(st.path(root, rel), "a", encoding="utf-8") as handle:
-            handle.write(line)
+def gsan_log(root: str, state: State, now: float, thread: str, text: str) -> None:
+    """Append a warning to gsan.log and err.log with GSAN's time prefix (gsan.log rotates when full)."""
+    gsanlog.append(root, state, [texts.gsan_line(now_dt(now), thread, text)], err_log=True)
 
 
 def check_ticket(root: str, state: State, serial: int, now: float) -> Optional[str]:
@@ -117,16 +133,21 @@ def check_ticket(root: str, state: State, serial: int, now: float) -> Optional[s
     gsan = state["gsan"]
     for check in inferred.TICKET_CHECK_ORDER:
         if check == "below_min" and serial < int(gsan["minimal_serial"]):
-            gsan_log(root, now, inferred.GSAN_THREAD_1479,
-                     texts.GSAN_1479.format(serial=serial, minserial=gsan["minimal_serial"]))
+            gsan_log(
+                root,
+                state,
+                now,
+                inferred.GSAN_THREAD_1479,
+                texts.GSAN_1479.format(serial=serial, minserial=gsan["minimal_serial"]),
+            )
             return "below_min"
         if check == "used" and was_used(state, serial):
-            gsan_log(root, now, inferred.GSAN_THREAD_1418, texts.GSAN_1418.format(serial=serial))
+            gsan_log(root, state, now, inferred.GSAN_THREAD_1418, texts.GSAN_1418.format(serial=serial))
             return "used"
         if check == "signature" and gsan.get("key_fp") != state["mcs"]["key_fp"]:
             if gsan.get("rolled_back") and not inferred.ROLLBACK_LOGS_WARNING:
                 return "rolled_back"
-            gsan_log(root, now, inferred.GSAN_THREAD_1426, texts.GSAN_1426)
+            gsan_log(root, state, now, inferred.GSAN_THREAD_1426, texts.GSAN_1426)
             return "signature"
     mark_used(state, serial)
     return None
@@ -139,8 +160,13 @@ def publickey(root: str, state: State, key_pem: Optional[bytes], serial: int, no
         return inferred.WRONG_KEY_ERROR
     gsan = state["gsan"]
     if serial < int(gsan["minimal_serial"]):
-        gsan_log(root, now, inferred.GSAN_THREAD_1479,
-                 texts.GSAN_1479.format(serial=serial, minserial=gsan["minimal_serial"]))
+        gsan_log(
+            root,
+            state,
+            now,
+            inferred.GSAN_THREAD_1479,
+            texts.GSAN_1479.format(serial=serial, minserial=gsan["minimal_serial"]),
+        )
     if serial <= gsan_threshold(state):
         return texts.AVMAINT_INVALID_PARAMETERS
     gsan.update(minimal_serial=serial, key_fp=fingerprint, rolled_back=False)
@@ -155,21 +181,27 @@ def keytable_xml(state: State) -> str:
 
 # --- backups --------------------------------------------------------------------------------
 
-def _new_activity_id(state: State) -> str:
-    state["activity_seq"] = int(state.get("activity_seq", 0)) + 1
-    return str(inferred.ACTIVITY_ID_BASE + state["activity_seq"])
+
+def refused_backup_mode(state: State) -> str:
+    mode = str(state["knobs"].get("refused_backup") or "fail")
+    return mode if mode in inferred.REFUSED_BACKUP_MODES else "fail"
 
 
-def run_backup(root: str, state: State, client: str, now: float, *, disk_full: bool = False,
-               domain: str = inferred.ACTIVITY_DOMAIN) -> Dict[str, Any]:
-    """One backup of `client`: ticket from MCS, login at GSAN, client log, activity record."""
-    activity_id = _new_activity_id(state)
+def run_backup(
+    root: str, state: State, client: str, now: float, *, disk_full: bool = False, domain: str = inferred.ACTIVITY_DOMAIN
+) -> Dict[str, Any]:
+    """One backup of `client`: ticket from MCS, login at GSAN, client log, activity record.
+
+    A refused ticket fails the backup, or (knob ``refused_backup=hang``) leaves it hung: Running
+    with no progress, its client log stopping after the login lines."""
+    activity_id = activities.new_id(state)
     log_name = inferred.CLIENT_LOG_NAME.format(client=client, activity_id=activity_id)
     log_path = st.path(root, os.path.join(st.CLIENT_LOGS, log_name))
     shown_path = "/" + os.path.join(st.CLIENT_LOGS, log_name)
     when = now_dt(now)
     head = [texts.AVTAR_LOGIN_LINES[0].format(log_path=shown_path)]
     serial: Optional[int] = None
+    hung = False
     if not mcs_up(state):
         reason: Optional[str] = "mcs_down"
         body = head + [inferred.AVTAR_NO_TICKET_LINE, texts.AVTAR_FAILED_SUMMARY]
@@ -178,10 +210,26 @@ def run_backup(root: str, state: State, client: str, now: float, *, disk_full: b
         reason = check_ticket(root, state, serial, now)
         login = [line.format(server=state["server"], ip=state["ip"]) for line in texts.AVTAR_LOGIN_LINES[1:]]
         if reason is None:
+            gsanlog.append(
+                root,
+                state,
+                [
+                    gsanlog.stamped(
+                        now,
+                        inferred.GSAN_THREAD_SESSION,
+                        inferred.GSAN_SESSION_LINE.format(client=client, serial=serial),
+                    )
+                ],
+            )
             stamp = texts.avtar_stamp(when)
-            middle = [line.format(backup_no=state["activity_seq"], label=f"{client}-{activity_id}", stamp=stamp)
-                      for line in inferred.AVTAR_SUCCESS_MIDDLE]
+            middle = [
+                line.format(backup_no=state["activity_seq"], label=f"{client}-{activity_id}", stamp=stamp)
+                for line in inferred.AVTAR_SUCCESS_MIDDLE
+            ]
             body = head + login + middle + [texts.AVTAR_SUCCESS_LINE]
+        elif refused_backup_mode(state) == "hang":
+            hung = True
+            body = head + login
         else:
             body = head + login + list(texts.AVTAR_AUTH_FAIL_LINES)
     lines = texts.avtar_lines(when, body)
@@ -190,52 +238,35 @@ def run_backup(root: str, state: State, client: str, now: float, *, disk_full: b
     with open(log_path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     ok = reason is None
-    state["activities"].append({
-        "id": activity_id, "client": client, "domain": domain, "start": now,
-        "end": now + float(state["knobs"].get("backup_seconds", 0)),
-        "outcome": "Completed" if ok else "Failed",
-        "error_code": 0 if ok else inferred.ACTIVITY_FAILED_ERROR_CODE,
-    })
-    del state["activities"][: max(0, len(state["activities"]) - inferred.ACTIVITY_LIMIT)]
-    return {"activity_id": activity_id, "ok": ok, "reason": reason, "serial": serial,
-            "log_file": log_path, "lines": lines}
+    activities.add(
+        state,
+        {
+            "id": activity_id,
+            "kind": "backup",
+            "client": client,
+            "domain": domain,
+            "start": now,
+            "end": None if hung else now + float(state["knobs"].get("backup_seconds", 0)),
+            "outcome": "Completed" if ok else "Failed",
+            "hang": hung,
+            "frozen_bytes": 0,
+            "error_code": 0 if ok else inferred.ACTIVITY_FAILED_ERROR_CODE,
+        },
+    )
+    return {
+        "activity_id": activity_id,
+        "ok": ok,
+        "reason": reason,
+        "serial": serial,
+        "hung": hung,
+        "log_file": log_path,
+        "lines": lines,
+    }
 
 
-def _fmt_time(epoch: float) -> str:
-    return now_dt(epoch).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _fmt_elapsed(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600:02d}h:{seconds % 3600 // 60:02d}m:{seconds % 60:02d}s"
-
-
-ACTIVITY_COLUMNS = (("ID", 16), ("Status", 24), ("Error Code", 10), ("Start Time", 23), ("Elapsed", 11),
-                    ("End Time", 23), ("Type", 16), ("Progress Bytes", 14), ("New Bytes", 9),
-                    ("Client", 24), ("Domain", 8))
-
-
-def activity_table(state: State, now: float) -> List[str]:
-    """`mccli activity show` body: header, dash line, one fixed-width row per activity."""
-    rows = []
-    for act in state["activities"]:
-        running = now < act["end"]
-        rows.append((
-            act["id"], "Running" if running else act["outcome"], str(act["error_code"]),
-            _fmt_time(act["start"]), _fmt_elapsed((now if running else act["end"]) - act["start"]),
-            "N/A" if running else _fmt_time(act["end"]), inferred.ACTIVITY_TYPE_ON_DEMAND,
-            "1.8 MB" if act["outcome"] == "Completed" else "0 bytes",
-            "<0.05%" if act["outcome"] == "Completed" else "0%", act["client"], act["domain"],
-        ))
-    widths = [max([width, len(title)] + [len(row[i]) for row in rows])
-              for i, (title, width) in enumerate(ACTIVITY_COLUMNS)]
-
-    def fmt(cells: List[str]) -> str:
-        return " ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)).rstrip()
-
-    lines = [fmt([title for title, _ in ACTIVITY_COLUMNS]), " ".join("-" * w for w in widths)]
-    lines.extend(fmt(list(row)) for row in rows)
-    return lines
+def activity_table(state: State, now: float, activity_id: Optional[str] = None) -> List[str]:
+    """`mccli activity show` body (see :mod:`avamar_sim.activities`)."""
+    return activities.table(state, now, activity_id)
 
 
 def wait_seconds(seconds: float) -> None:

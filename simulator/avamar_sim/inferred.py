@@ -103,8 +103,74 @@ CLIENT_LOG_NAME = "{client}-{activity_id}-Unix.log"
 AVTAR_NO_TICKET_LINE = "avtar Error <10786>: Unable to obtain a session ticket from the Administrator Server"
 #: Lines of a successful run between the login and the [C] end lines.
 AVTAR_SUCCESS_MIDDLE = (
-    "avtar Info <5156>: Backup #{backup_no} label \"{label}\" timestamp {stamp}",
+    'avtar Info <5156>: Backup #{backup_no} label "{label}" timestamp {stamp}',
     "avtar Info <6083>: Backed-up 1.8 MB in 0.03 minutes: 4 GB/hour (12 files)",
     "avtar Warning <6790>: Not sending wrapper log to the server",
 )
 AVLOCKBOX_UNKNOWN = "avlockbox.sh: unknown key: {key}"
+
+# --- MCS activities beyond backups [I] (issue 14) ---------------------------------------------
+#: `Type` column per activity kind. "Scheduled Backup" and "On-Demand Backup" are [C] (the pack's
+#: mccli example); the restore and replication names are guesses.
+ACTIVITY_TYPES = {"backup": ACTIVITY_TYPE_ON_DEMAND, "restore": "Restore", "replication": "Replication Source"}
+#: Bytes a completed simulated backup reports (shown as "1.8 MB", as before).
+ACTIVITY_TOTAL_BYTES = 1887437
+#: How fast a running (not hung) activity's Progress Bytes grow, bytes per second.
+ACTIVITY_PROGRESS_BYTES_PER_S = 65536
+#: `New Bytes` of a completed backup and of anything else.
+ACTIVITY_NEW_BYTES_DONE = "<0.05%"
+ACTIVITY_NEW_BYTES_NONE = "0%"
+#: Restarting or stopping MCS interrupts running activities ([C]: Dell's procedures warn about
+#: it); what `activity show` then says is unknown: this status and error code.
+ACTIVITY_INTERRUPTED_STATUS = "Dropped Session"
+ACTIVITY_INTERRUPTED_ERROR_CODE = 10019
+#: `mccli activity show --id=N` lists only that activity (the real option set is unknown).
+MCCLI_ACTIVITY_ID_OPTION = "id"
+
+# --- MCS flush [I] ---------------------------------------------------------------------------
+#: `mcserver.sh --flush` writes MCS's in-memory next serial to the .srl (as before) AND becomes
+#: "the latest flush": the serial an MCS restore from backup brings back
+#: (`SimNode.restore_mcs_from_flush()`). A scenario's latest flush holds its starting .srl.
+FLUSH_KEEPS_SERIAL = True
+
+# --- a workflow's leftover node lock [I] ---------------------------------------------------------
+#: Where the pack keeps its node lock and what is in it: the format of lib/avamar_pack/node/lock.py
+#: (PACK_STATE_DIR/remediation.lock/owner, JSON {owner, host, acquired_at}). Repeated here because
+#: the simulator must not import the pack; tests/simulator checks the pack's NodeLock reads it.
+PACK_LOCK_DIR = "usr/local/avamar/var/st2-avamar/remediation.lock"
+PACK_LOCK_OWNER_FILE = "owner"
+LEFTOVER_LOCK_HOST = "st2-worker-1"
+
+# --- backups while tickets are refused [I] (issue 13) ---------------------------------------------
+#: The KB: backups "fail, or hang with zero progress for hours". Knob `refused_backup` picks
+#: which ("fail" default, "hang"). A hung backup's client log stops after the login lines (no
+#: 5704: avtar never gets an answer), its activity stays Running with Progress Bytes frozen at 0,
+#: and GSAN still logs the session-ticket warning (it did refuse the ticket).
+REFUSED_BACKUP_MODES = ("fail", "hang")
+#: The simulator's avtar does not block for hours: a hung run returns at once with this code,
+#: leaving the activity Running (as MCS would show it).
+AVTAR_HUNG_EXIT = 124
+
+# --- GSAN log growth and rotation [I] -------------------------------------------------------------
+#: GSAN logs a line for each accepted session login (text invented; it must NOT hold the words
+#: the pack's pre-filter looks for, "sessionkeytable"/"minserial").
+GSAN_THREAD_SESSION = "[srvm-518654#srv:481]"
+GSAN_SESSION_LINE = "<4300> session login accepted client={client} ticket serial={serial}"
+#: Background lines (`SimNode.gsan_noise`): housekeeping GSAN prints all day.
+GSAN_NOISE_LINES = (
+    "[gsan:stripemgr:112]  <4051> stripe flush complete stripes=128 bytes=33554432",
+    "[gsan:hfscheck:88]  <4402> hfscheck progress 42% nodes=1",
+    "[gsan:gc:301]  <5203> garbage collection pass 1 started",
+    "[gsan:net:77]  WARN: <5109> connection from 10.0.0.31:52144 reset by peer",
+)
+#: gsan.log is rotated by RENAME when it grows past `gsan_log_max_bytes` (knob; 0 = never):
+#: gsan.log -> gsan.log.001, .001 -> .002 ..., the KB's `gsan.log.00?` keeps nine.
+GSAN_LOG_MAX_BYTES = 0
+GSAN_LOG_ROTATED_KEEP = 9
+GSAN_LOG_ROTATED_NAME = "gsan.log.{n:03d}"
+
+# --- the simulator's own marker (root guard, security issue item 4) ----------------------------
+#: `create` refuses `/`, a non-empty root without SIM_MARKER, and a root whose usr/local/avamar
+#: lacks TREE_MARKER (a real Avamar tree). Not [I] about Avamar: about the simulator itself.
+SIM_MARKER = ".sim/avamar-sim-node"
+TREE_MARKER = "usr/local/avamar/.avamar-sim-tree"

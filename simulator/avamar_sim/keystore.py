@@ -69,15 +69,48 @@ def generate(keystore: str, passphrase: str) -> str:
     workdir = os.path.dirname(os.path.abspath(keystore))
     pw_file = _secret_file(workdir, passphrase)
     try:
-        _run([_tool("keytool"), "-genkeypair", "-keyalg", "EC", "-groupname", "secp384r1", "-alias", ALIAS,
-              "-storetype", "PKCS12", "-keystore", keystore, "-storepass:file", pw_file,
-              "-dname", "CN=mcecroot, OU=MCS, O=Avamar Simulator", "-validity", "7300"], "keytool -genkeypair")
-        cert = _run([_tool("keytool"), "-exportcert", "-rfc", "-keystore", keystore, "-storepass:file", pw_file,
-                     "-alias", ALIAS], "keytool -exportcert")
+        _run(
+            [
+                _tool("keytool"),
+                "-genkeypair",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp384r1",
+                "-alias",
+                ALIAS,
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                keystore,
+                "-storepass:file",
+                pw_file,
+                "-dname",
+                "CN=mcecroot, OU=MCS, O=Avamar Simulator",
+                "-validity",
+                "7300",
+            ],
+            "keytool -genkeypair",
+        )
+        cert = _run(
+            [
+                _tool("keytool"),
+                "-exportcert",
+                "-rfc",
+                "-keystore",
+                keystore,
+                "-storepass:file",
+                pw_file,
+                "-alias",
+                ALIAS,
+            ],
+            "keytool -exportcert",
+        )
     finally:
         os.unlink(pw_file)
-    proc = subprocess.run([_tool("openssl"), "x509", "-pubkey", "-noout"], input=cert, capture_output=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [_tool("openssl"), "x509", "-pubkey", "-noout"], input=cert, capture_output=True, timeout=60, check=False
+    )
     if proc.returncode != 0:
         raise KeystoreError(f"openssl x509 -pubkey failed: {proc.stderr.decode(errors='replace')[-400:]}")
     return proc.stdout.decode()
@@ -91,17 +124,32 @@ def _repassword(keystore: str, old: str, new: str) -> None:
         workdir = os.path.dirname(os.path.abspath(keystore))
         old_file, new_file = _secret_file(workdir, old), _secret_file(workdir, new)
         try:
-            _run([_tool("keytool"), "-storepasswd", "-keystore", keystore, "-storepass:file", old_file,
-                  "-new:file", new_file], "keytool -storepasswd")
+            _run(
+                [
+                    _tool("keytool"),
+                    "-storepasswd",
+                    "-keystore",
+                    keystore,
+                    "-storepass:file",
+                    old_file,
+                    "-new:file",
+                    new_file,
+                ],
+                "keytool -storepasswd",
+            )
         finally:
             os.unlink(old_file)
             os.unlink(new_file)
         return
     with open(keystore, "rb") as handle:
         key, cert, _ = pkcs12.load_key_and_certificates(handle.read(), old.encode())
-    encryption = (PrivateFormat.PKCS12.encryption_builder().kdf_rounds(10000)
-                  .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256())
-                  .build(new.encode()))
+    encryption = (
+        PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(10000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(new.encode())
+    )
     data = pkcs12.serialize_key_and_certificates(ALIAS.encode(), key, cert, None, encryption)
     with open(keystore, "wb") as handle:
         handle.write(data)

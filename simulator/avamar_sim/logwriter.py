@@ -45,16 +45,27 @@ def _run_template(lines: Sequence[str]) -> str:
 
 _LOGIN = list(texts.AVTAR_LOGIN_LINES)
 _FAIL_TEMPLATE = _run_template(_LOGIN + list(texts.AVTAR_AUTH_FAIL_LINES))
-_OK_TEMPLATE = _run_template(_LOGIN + list(inferred.AVTAR_SUCCESS_MIDDLE) + [texts.AVTAR_SUCCESS_LINE]) + \
-    texts.AVTAR_END_LINE.replace("{stamp}", "%(ts)s") + "\n"
+_OK_TEMPLATE = (
+    _run_template(_LOGIN + list(inferred.AVTAR_SUCCESS_MIDDLE) + [texts.AVTAR_SUCCESS_LINE])
+    + texts.AVTAR_END_LINE.replace("{stamp}", "%(ts)s")
+    + "\n"
+)
 _INTERNAL = "%(its)s [avtar]  <1291> FIPS mode enabled\n"
 # The KB's pasted shape: a failure's lines run together on one physical line.
 _FAIL_JOINED = _FAIL_TEMPLATE.replace("\n", " ").rstrip() + "\n"
 
 
-def write_avtar_log(path: str, *, target_bytes: int, failure_share: float = 0.01, clients: int = 1000,
-                    servers: Sequence[str] = DEFAULT_SERVERS, seed: int = 0, joined_share: float = 0.0,
-                    start: Optional[dt.datetime] = None) -> LogStats:
+def write_avtar_log(
+    path: str,
+    *,
+    target_bytes: int,
+    failure_share: float = 0.01,
+    clients: int = 1000,
+    servers: Sequence[str] = DEFAULT_SERVERS,
+    seed: int = 0,
+    joined_share: float = 0.0,
+    start: Optional[dt.datetime] = None,
+) -> LogStats:
     """Append avtar runs to `path` until it has at least `target_bytes` of new text.
 
     `failure_share` of the runs fail (5704); `joined_share` of those failures are written the way
@@ -71,10 +82,16 @@ def write_avtar_log(path: str, *, target_bytes: int, failure_share: float = 0.01
             server = servers[client_no % len(servers)]
             client = f"client{client_no:05d}"
             ts = when.strftime("%Y-%m-%d %H:%M:%S")
-            values = {"ts": ts, "server": server, "ip": ips[server], "stamp": ts, "backup_no": stats.runs + 1,
-                      "label": f"{client}-{stats.runs + 1}",
-                      "log_path": f"/usr/local/avamar/var/clientlogs/{client}-Unix.log",
-                      "its": when.strftime("%Y/%m/%d-%H:%M:%S.") + f"{rng.randrange(100000):05d}"}
+            values = {
+                "ts": ts,
+                "server": server,
+                "ip": ips[server],
+                "stamp": ts,
+                "backup_no": stats.runs + 1,
+                "label": f"{client}-{stats.runs + 1}",
+                "log_path": f"/usr/local/avamar/var/clientlogs/{client}-Unix.log",
+                "its": when.strftime("%Y/%m/%d-%H:%M:%S.") + f"{rng.randrange(100000):05d}",
+            }
             if rng.random() < failure_share:
                 template = _FAIL_JOINED if rng.random() < joined_share else _FAIL_TEMPLATE
                 stats.failures_by_server[server] += 1
@@ -97,8 +114,9 @@ _GSAN_NOISE = (
 )
 
 
-def write_gsan_log(path: str, *, target_bytes: int, warning_share: float = 0.01, seed: int = 0,
-                   start: Optional[dt.datetime] = None) -> LogStats:
+def write_gsan_log(
+    path: str, *, target_bytes: int, warning_share: float = 0.01, seed: int = 0, start: Optional[dt.datetime] = None
+) -> LogStats:
     """Append GSAN lines to `path`; `warning_share` of them are sessionkeytable warnings."""
     rng = random.Random(seed)
     stats = LogStats(path=path, warnings_by_code={1479: 0, 1418: 0, 1426: 0})

@@ -8,18 +8,27 @@ from typing import Any, Dict
 from . import engine, inferred
 from .state import State
 
-SCENARIOS = ("healthy", "mcs_restored_old_flush", "gsan_rolled_back", "keystore_rebuilt",
-             "maintenance_running", "mcs_down", "storm")
+SCENARIOS = (
+    "healthy",
+    "mcs_restored_old_flush",
+    "gsan_rolled_back",
+    "keystore_rebuilt",
+    "maintenance_running",
+    "mcs_down",
+    "storm",
+)
 
 #: Knobs a scenario or a caller may set (anything else is refused).
 KNOB_DEFAULTS: Dict[str, Any] = {
     "restart_seconds": inferred.DEFAULT_RESTART_SECONDS,
     "threshold_extra": inferred.DEFAULT_THRESHOLD_EXTRA,
     "backup_seconds": 0.0,
-    "clients": 20,              # storm: how many clients fail
-    "gsan_minimal": None,       # explicit overrides of the scenario's serials
+    "clients": 20,  # storm: how many clients fail
+    "gsan_minimal": None,  # explicit overrides of the scenario's serials
     "gsan_max_used": None,
     "mcs_serial": None,
+    "refused_backup": "fail",  # fail | hang: what a backup does when GSAN refuses its ticket [I]
+    "gsan_log_max_bytes": 0,  # rotate gsan.log to gsan.log.001 past this size (0: never) [I]
 }
 
 # (gsan minimal serial, gsan highest used serial, MCS .srl) per scenario.
@@ -36,6 +45,9 @@ def check_knobs(knobs: Dict[str, Any]) -> None:
     unknown = sorted(set(knobs) - set(KNOB_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown knob(s): {', '.join(unknown)}; known: {', '.join(sorted(KNOB_DEFAULTS))}")
+    mode = knobs.get("refused_backup", "fail")
+    if mode not in inferred.REFUSED_BACKUP_MODES:
+        raise ValueError(f"knob refused_backup must be one of {', '.join(inferred.REFUSED_BACKUP_MODES)}")
 
 
 def apply(root: str, state: State, name: str, now: float, **knobs: Any) -> None:
@@ -61,15 +73,28 @@ def apply(root: str, state: State, name: str, now: float, **knobs: Any) -> None:
         gsan_key = hashlib.sha256(b"the mcecroot key before the keystore was rebuilt").hexdigest()
     if name == "gsan_rolled_back":
         gsan_key = None
-    state["gsan"] = {"status": "up", "minimal_serial": int(minimal), "max_used": int(max_used),
-                     "recent_used": list(range(max(int(max_used) - 9, 1), int(max_used) + 1)),
-                     "key_fp": gsan_key, "rolled_back": name == "gsan_rolled_back"}
+    state["gsan"] = {
+        "status": "up",
+        "minimal_serial": int(minimal),
+        "max_used": int(max_used),
+        "recent_used": list(range(max(int(max_used) - 9, 1), int(max_used) + 1)),
+        "key_fp": gsan_key,
+        "rolled_back": name == "gsan_rolled_back",
+    }
     engine.write_srl(root, int(srl))
-    state["mcs"].update(status="down" if name == "mcs_down" else "up", up_at=None, next_serial=int(srl),
-                        srl_written=int(srl), start_error=None)
+    state["mcs"].update(
+        status="down" if name == "mcs_down" else "up",
+        up_at=None,
+        next_serial=int(srl),
+        srl_written=int(srl),
+        start_error=None,
+        flushed_serial=int(srl),
+        flushed_at=now,
+    )
     maint = inferred.MAINT_RUNNING if name == "maintenance_running" else inferred.MAINT_IDLE
-    state["maintenance"] = dict(maint, cp_tag="cp." + engine.now_dt(now).strftime("%Y%m%d%H%M%S"),
-                                sched="up", windows="enabled")
+    state["maintenance"] = dict(
+        maint, cp_tag="cp." + engine.now_dt(now).strftime("%Y%m%d%H%M%S"), sched="up", windows="enabled"
+    )
     if name == "storm":
         for i in range(1, int(merged["clients"]) + 1):
             engine.run_backup(root, state, f"storm-client-{i:03d}", now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, Tuple
 
 import pytest
+from avamar_pack.schema_defaults import fill_like_st2
 
 SERVER = "ava01"
 TEST_CLIENT = "/clients/linux-test01"
@@ -30,7 +31,8 @@ def server_config(request: pytest.FixtureRequest, transport: str, root: str) -> 
         config["salt"] = salt.salt_config()
     else:
         raise ValueError(transport)
-    return config
+    # As st2's config loader hands it over: [] for command_path/hostnames, schema defaults.
+    return fill_like_st2(config)
 
 
 class NodeCase:

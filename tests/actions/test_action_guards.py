@@ -8,6 +8,7 @@ import threading
 
 import lib.avamar_action as avamar_action
 import pytest
+from acquire_node_lock import AcquireNodeLock
 from actions_testkit import SERVER, NodeCase
 from avamar_pack.config import server_settings
 from avamar_pack.node.lock import NodeLock
@@ -15,6 +16,8 @@ from avamar_pack.node.paths import NodePaths
 from avamar_pack.transport.local import LocalTransport
 from check_preconditions import CheckPreconditions
 from diagnose_session_tickets import DiagnoseSessionTickets
+from flush_mcs import FlushMcs
+from record_remediation import RecordRemediation
 from release_node_lock import ReleaseNodeLock
 from restart_mcs import RestartMcs
 from run_test_backup import RunTestBackup
@@ -30,6 +33,9 @@ ALL_ACTIONS = [
     (RestartMcs, {"timeout": 30}),
     (RunTestBackup, {"timeout": 30}),
     (ReleaseNodeLock, {"lock_owner": "wf1"}),
+    (AcquireNodeLock, {"lock_owner": "wf1"}),
+    (FlushMcs, {}),
+    (RecordRemediation, {"serial": 40000}),
 ]
 
 
@@ -174,22 +180,26 @@ class TestMcsDown(NodeCase, BaseActionTestCase):
         assert diag["mcs_status"] is None and diag["in_sync"] is True, diag
         assert any(f.startswith("MCS status could not be read") for f in diag["findings"]), diag["findings"]
 
-    def test_preconditions_are_safe_with_a_note_and_take_the_lock(self):
+    def test_preconditions_are_safe_with_a_note_and_the_lock_can_be_taken(self):
         ok, res = self.act(CheckPreconditions, lock_owner="wf1")
         assert ok and res["safe"] is True and res["reasons"] == [], res
         assert res["services"]["mcs"] == "down" and res["services"]["gsan"] == "up"
         assert len(res["notes"]) == 1 and res["notes"][0].startswith("MCS is not up (dpnctl status: down)")
-        assert res["lock"]["acquired"] is True
+        assert res["lock"]["holder"] is None and res["activities"] == []  # read-only: nothing taken
+        assert not os.path.exists(NodePaths(self.sim.root).lock_dir)
+        ok, res = self.act(AcquireNodeLock, lock_owner="wf1")
+        assert ok and res["safe"] is True and res["lock"]["acquired"] is True, res
 
     def test_preconditions_still_unsafe_when_gsan_is_down(self):
         # The simulator has no GSAN-down scenario: dpnctl itself answers that GSAN is down.
         self.sim.inject_fault("dpnctl", "error", exit_code=0,
                               message="dpnctl: INFO: gsan status: down.\ndpnctl: INFO: MCS status: down.")
-        ok, res = self.act(CheckPreconditions, lock_owner="wf1")
-        assert ok and res["safe"] is False, res
-        assert res["reasons"] == ["GSAN is not up (dpnctl status: down)"], res["reasons"]
-        assert res["services"]["mcs"] == "down" and len(res["notes"]) == 1
-        assert not os.path.exists(NodePaths(self.sim.root).lock_dir)
+        for cls in (CheckPreconditions, AcquireNodeLock):
+            ok, res = self.act(cls, lock_owner="wf1")
+            assert ok and res["safe"] is False, res
+            assert res["reasons"] == ["GSAN is not up (dpnctl status: down)"], res["reasons"]
+            assert res["services"]["mcs"] == "down" and len(res["notes"]) == 1
+            assert not os.path.exists(NodePaths(self.sim.root).lock_dir)  # unsafe: no lock left behind
 
     def test_restart_starts_mcs_when_it_is_down(self):
         ok, res = self.act(RestartMcs, timeout=30)
@@ -221,10 +231,14 @@ class TestNodeLock(NodeCase, BaseActionTestCase):
         return self.run_action(server=SERVER, **params)
 
     def test_second_owner_is_refused_with_the_holder_named(self):
-        ok, res = self.act(CheckPreconditions, lock_owner="wf-A")
-        assert ok and res["safe"] is True
-        ok, res = self.act(CheckPreconditions, lock_owner="wf-B")
-        assert ok and res["safe"] is False and any("wf-A" in r for r in res["reasons"])
+        ok, res = self.act(AcquireNodeLock, lock_owner="wf-A")
+        assert ok and res["safe"] is True and res["lock"]["acquired"] is True
+        for cls in (CheckPreconditions, AcquireNodeLock):
+            ok, res = self.act(cls, lock_owner="wf-B")
+            assert ok and res["safe"] is False and any("wf-A" in r for r in res["reasons"]), res
+            assert res["lock"] is None or res["lock"]["holder"]["owner"] == "wf-A"
+        ok, res = self.act(CheckPreconditions, lock_owner="wf-A")  # its own lock is no reason
+        assert ok and res["safe"] is True and res["lock"]["held_by_caller"] is True
         for cls, params in ((SetGsanMinserial, {"serial": 40000}), (RestartMcs, {"timeout": 10}),
                             (RunTestBackup, {"timeout": 10})):
             ok, res = self.act(cls, lock_owner="wf-B", **params)
@@ -271,6 +285,7 @@ class TestNodeLock(NodeCase, BaseActionTestCase):
                 assert json.load(handle)["owner"] == "wf-dead"
         ok, res = self.act(SetGsanMinserial, serial=40000, lock_owner="wf-new")
         assert ok, res
-        assert res["lock"]["took_over"]["owner"] == "wf-dead" and res["lock"]["took_over"]["stale"] is True
+        took = res["lock"]["took_over"]
+        assert took["previous_owner"] == "wf-dead" and took["reason"] == "stale" and took["previous"]["stale"] is True
         with open(os.path.join(NodePaths(self.sim.root).lock_dir, "owner")) as handle:
             assert json.load(handle)["owner"] == "wf-new"

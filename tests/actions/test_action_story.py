@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 
+from acquire_node_lock import AcquireNodeLock
 from actions_testkit import SERVER, NodeCase
 from check_preconditions import CheckPreconditions
 from diagnose_session_tickets import DiagnoseSessionTickets
+from flush_mcs import FlushMcs
+from record_remediation import RecordRemediation
 from release_node_lock import ReleaseNodeLock
 from restart_mcs import RestartMcs
 from run_test_backup import RunTestBackup
@@ -38,10 +41,14 @@ class StoryCases(NodeCase):
         assert diag["proposed_serial"] > max(diag["highest_seen_serial"], diag["mcs_serial"])
         assert any("5704" in line or "1418" in line for line in diag["evidence"])
 
-        ok, pre = self.act(CheckPreconditions, lock_owner=OWNER)
+        ok, pre = self.act(CheckPreconditions)
         assert ok and pre["safe"] is True and pre["reasons"] == [] and pre["notes"] == [], pre
         assert pre["services"]["gsan"] == "up" and pre["services"]["mcs"] == "up"
-        assert pre["lock"]["acquired"] is True
+        assert pre["activities"] == [] and pre["lock"]["holder"] is None  # read-only
+
+        ok, pre = self.act(AcquireNodeLock, lock_owner=OWNER)
+        assert ok and pre["safe"] is True and pre["lock"]["acquired"] is True, pre
+        assert pre["lock"]["held_by_caller"] is True and pre["lock"]["took_over"] is None
 
         # The KB's numbers: 28500 is refused, a higher serial is accepted and verified.
         ok, gsan = self.act(SetGsanMinserial, serial=28500, max_attempts=6, lock_owner=OWNER)
@@ -69,9 +76,21 @@ class StoryCases(NodeCase):
         assert ok and rst["restarted"] is True and rst["status"] == "up", rst
         assert rst["duration_s"] >= 0
 
+        # Verify: the old 1418 and 5704 lines predate the registration and do not count.
+        ok, verify = self.act(DiagnoseSessionTickets, verify_serial=accepted)
+        assert ok and verify["in_sync"] is True and verify["drift"] == "none", verify
+        assert verify["verify_serial"] == accepted
+
         ok, bkp = self.act(RunTestBackup, timeout=60, lock_owner=OWNER)
         assert ok and bkp["succeeded"] is True and bkp["status"] == "Completed", bkp
         assert bkp["activity_id"].isdigit() and bkp["codes"] == []
+
+        ok, flush = self.act(FlushMcs, lock_owner=OWNER)
+        assert ok and flush["flushed"] is True and flush["srl_after"] >= accepted, flush
+        assert self.sim.state()["mcs_flushed_serial"] >= accepted
+
+        ok, rec = self.act(RecordRemediation, serial=accepted, lock_owner=OWNER)
+        assert ok and rec["recorded"] is True and rec["record"]["serial"] == accepted, rec
 
         ok, rel = self.act(ReleaseNodeLock, lock_owner=OWNER)
         assert ok and rel["released"] is True

@@ -26,9 +26,11 @@ def node(sim_node):
 def test_lock_is_exclusive_reentrant_and_released_only_by_its_owner(node):
     clock = [10_000.0]
     lock = NodeLock(node.transport, node.paths, ttl_s=60, clock=lambda: clock[0])
-    assert lock.holder() is None
-    assert lock.acquire("wf-A")["acquired"] is True
-    assert lock.acquire("wf-A") == {"owner": "wf-A", "acquired": False, "reentrant": True, "took_over": None}
+    assert lock.holder() is None and lock.status().free
+    taken = lock.acquire("wf-A")
+    assert taken.acquired and taken.held_by_caller and taken.took_over is None
+    again = lock.acquire("wf-A")
+    assert again.reentrant and not again.acquired and again.held_by_caller
     info = lock.holder()
     assert info.owner == "wf-A" and info.stale is False and info.host
     with pytest.raises(LockHeld, match="held by wf-A"):
@@ -37,10 +39,34 @@ def test_lock_is_exclusive_reentrant_and_released_only_by_its_owner(node):
         lock.release("wf-B")
     clock[0] += 61  # past the TTL: stale, taken over
     taken = lock.acquire("wf-B")
-    assert taken["acquired"] is True and taken["took_over"]["owner"] == "wf-A"
-    assert lock.release("wf-B")["released"] is True
-    assert lock.release("wf-B") == {"owner": "wf-B", "released": False, "was_held": False}
+    assert taken.acquired and taken.took_over.previous.owner == "wf-A" and taken.took_over.reason == "stale"
+    assert lock.release("wf-B").released is True
+    assert lock.release("wf-B").released is False
     assert not os.path.exists(node.paths.lock_dir)
+
+
+def test_every_lock_answer_has_one_shape(node):
+    lock = NodeLock(node.transport, node.paths, ttl_s=60)
+    shapes = [lock.status("wf-A").as_dict(), lock.acquire("wf-A").as_dict(), lock.acquire("wf-A").as_dict(),
+              lock.status("wf-B").as_dict(), lock.release("wf-A").as_dict(), lock.release("wf-A").as_dict()]
+    assert len({tuple(sorted(shape)) for shape in shapes}) == 1, shapes
+    assert set(shapes[0]) == {"owner", "held_by_caller", "holder", "acquired", "reentrant", "released", "took_over",
+                              "scope"}
+    assert shapes[3]["holder"]["owner"] == "wf-A" and shapes[3]["held_by_caller"] is False
+    assert shapes[4]["released"] is True and shapes[4]["holder"] is None
+
+
+def test_a_judge_frees_a_young_lock_only_when_it_says_the_owner_is_gone(node):
+    lock = NodeLock(node.transport, node.paths, ttl_s=3600)
+    lock.acquire("wf-dead", st2_api="https://st2.example/api/v1")
+    assert lock.holder().st2_api == "https://st2.example/api/v1"
+    for verdict in (None, lambda info: None, lambda info: 1 / 0):  # no judge, "live", "cannot tell"
+        with pytest.raises(LockHeld):
+            lock.acquire("wf-new", judge=verdict)
+    taken = lock.acquire("wf-new", judge=lambda info: ("owner_not_live", "canceled"))
+    assert taken.acquired and taken.took_over.reason == "owner_not_live"
+    assert taken.took_over.previous_status == "canceled" and taken.took_over.previous.owner == "wf-dead"
+    assert lock.holder().owner == "wf-new"
 
 
 def test_lock_owner_validation():

@@ -9,29 +9,74 @@ from avamar_pack.parsing import avtar
 DATA = Path(__file__).resolve().parents[1] / "data" / "parsing"
 
 FACT_LINES = [
-    ("2019-12-31 07:35:23 avtar Error <8609>: Connection killed from GSAN. (Log #1)",
-     "Error", 8609, "Connection killed from GSAN.", 1),
-    ("2019-12-31 07:35:23 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
-     "(SECURETICKETLOGIN=452 serial=1 seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL) (Log #1)",
-     "FATAL", 5704, "Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
-     "(SECURETICKETLOGIN=452 serial=1 seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL)", 1),
-    ("2019-12-31 07:35:23 avtar Error <5126>: Login error 5: Authorization failure (Session Ticket login) (Log #1)",
-     "Error", 5126, "Login error 5: Authorization failure (Session Ticket login)", 1),
-    ("2019-12-31 07:35:23 avtar FATAL <8941>: Fatal server connection problem, aborting initialization. "
-     "Verify correct server address and login credentials. (Log #1)",
-     "FATAL", 8941, "Fatal server connection problem, aborting initialization. "
-     "Verify correct server address and login credentials.", 1),
-    ("2019-12-31 07:35:23 avtar Error <7001>: Exiting avtar with run-at-end script failure -1 (Log #1)",
-     "Error", 7001, "Exiting avtar with run-at-end script failure -1", 1),
-    ("2019-12-31 07:35:23 avtar Info <6149>: Error summary: 4 errors: 8941, 5704, 5126, 8609",
-     "Info", 6149, "Error summary: 4 errors: 8941, 5704, 5126, 8609", None),
-    ("2019-10-03 09:50:11 avtar Info <5314>: Command completed (1 warning, exit code 0: success)",
-     "Info", 5314, "Command completed (1 warning, exit code 0: success)", None),
-    ("2019-10-03 09:50:11 avtar Info <5314>: Command failed "
-     "(5 errors, 2 warnings, exit code 10007: miscellaneous error)",
-     "Info", 5314, "Command failed (5 errors, 2 warnings, exit code 10007: miscellaneous error)", None),
-    ("2019-12-31 07:35:23 avtar Info <5552>: Connecting to Avamar Server (avamar.com)",
-     "Info", 5552, "Connecting to Avamar Server (avamar.com)", None),
+    (
+        "2019-12-31 07:35:23 avtar Error <8609>: Connection killed from GSAN. (Log #1)",
+        "Error",
+        8609,
+        "Connection killed from GSAN.",
+        1,
+    ),
+    (
+        "2019-12-31 07:35:23 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
+        "(SECURETICKETLOGIN=452 serial=1 seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL) (Log #1)",
+        "FATAL",
+        5704,
+        "Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution "
+        "(SECURETICKETLOGIN=452 serial=1 seq=0 flags=R:H:0 kind=0 rsp=MSG_ERR_AUTH_FAIL)",
+        1,
+    ),
+    (
+        "2019-12-31 07:35:23 avtar Error <5126>: Login error 5: Authorization failure (Session Ticket login) (Log #1)",
+        "Error",
+        5126,
+        "Login error 5: Authorization failure (Session Ticket login)",
+        1,
+    ),
+    (
+        "2019-12-31 07:35:23 avtar FATAL <8941>: Fatal server connection problem, aborting initialization. "
+        "Verify correct server address and login credentials. (Log #1)",
+        "FATAL",
+        8941,
+        "Fatal server connection problem, aborting initialization. "
+        "Verify correct server address and login credentials.",
+        1,
+    ),
+    (
+        "2019-12-31 07:35:23 avtar Error <7001>: Exiting avtar with run-at-end script failure -1 (Log #1)",
+        "Error",
+        7001,
+        "Exiting avtar with run-at-end script failure -1",
+        1,
+    ),
+    (
+        "2019-12-31 07:35:23 avtar Info <6149>: Error summary: 4 errors: 8941, 5704, 5126, 8609",
+        "Info",
+        6149,
+        "Error summary: 4 errors: 8941, 5704, 5126, 8609",
+        None,
+    ),
+    (
+        "2019-10-03 09:50:11 avtar Info <5314>: Command completed (1 warning, exit code 0: success)",
+        "Info",
+        5314,
+        "Command completed (1 warning, exit code 0: success)",
+        None,
+    ),
+    (
+        "2019-10-03 09:50:11 avtar Info <5314>: Command failed "
+        "(5 errors, 2 warnings, exit code 10007: miscellaneous error)",
+        "Info",
+        5314,
+        "Command failed (5 errors, 2 warnings, exit code 10007: miscellaneous error)",
+        None,
+    ),
+    (
+        "2019-12-31 07:35:23 avtar Info <5552>: Connecting to Avamar Server (avamar.com)",
+        "Info",
+        5552,
+        "Connecting to Avamar Server (avamar.com)",
+        None,
+    ),
 ]
 
 
@@ -50,8 +95,9 @@ def _stamp(line):
 
 def test_internal_line_shape():
     scan = avtar.scan_line("2019/10/03-09:49:29.42089 [avtar]  <1291> FIPS mode enabled")
-    assert scan.records == [avtar.AvtarRecord(datetime(2019, 10, 3, 9, 49, 29, 420890), "Info", 1291,
-                                              "FIPS mode enabled", None, "internal")]
+    assert scan.records == [
+        avtar.AvtarRecord(datetime(2019, 10, 3, 9, 49, 29, 420890), "Info", 1291, "FIPS mode enabled", None, "internal")
+    ]
 
 
 def test_end_banner_is_a_record_with_its_timestamp():
@@ -68,10 +114,21 @@ def test_kb_seed_first_line_runs_five_records_together():
     scan = avtar.scan_line(first)
     assert scan.skipped == []
     assert [(r.severity, r.code, r.log_no) for r in scan.records] == [
-        ("Error", 8609, 1), ("FATAL", 5704, 1), ("Error", 5126, 1), ("FATAL", 8941, 1), ("Error", 7001, 1)]
+        ("Error", 8609, 1),
+        ("FATAL", 5704, 1),
+        ("Error", 5126, 1),
+        ("FATAL", 8941, 1),
+        ("Error", 7001, 1),
+    ]
     assert all(r.timestamp == datetime(2019, 12, 31, 7, 35, 23) for r in scan.records)
     assert avtar.parse_ticket(scan.records[1].text) == {
-        "securelogin": 452, "serial": 1, "seq": 0, "flags": "R:H:0", "kind": 0, "rsp": "MSG_ERR_AUTH_FAIL"}
+        "securelogin": 452,
+        "serial": 1,
+        "seq": 0,
+        "flags": "R:H:0",
+        "kind": 0,
+        "rsp": "MSG_ERR_AUTH_FAIL",
+    }
 
 
 def test_kb_seed_second_line_with_cut_timestamp():
@@ -89,8 +146,7 @@ def test_kb_seed_second_line_with_cut_timestamp():
 
 
 def test_crlf_and_windows_paths():
-    line = ("2019-12-31 07:35:23 avtar Info <8474>: - Log file path: "
-            "C:\\Program Files\\avs\\var\\clientlogs\\x.log\r\n")
+    line = "2019-12-31 07:35:23 avtar Info <8474>: - Log file path: C:\\Program Files\\avs\\var\\clientlogs\\x.log\r\n"
     (record,) = avtar.scan_line(line).records
     assert record.text == "- Log file path: C:\\Program Files\\avs\\var\\clientlogs\\x.log"
 
@@ -118,36 +174,52 @@ def test_long_line_is_cut_with_a_reason():
 def test_might_matter_is_false_for_ordinary_info_lines():
     assert not avtar.might_matter("2019-12-31 07:35:23 avtar Info <5993>: - Connect: Connected to 10.x.x.x:29000")
     assert not avtar.might_matter("2019/10/03-09:49:29.42089 [avtar]  <1291> FIPS mode enabled")
-    assert avtar.might_matter("rsp=MSG_ERR_AUTH_FAIL")
+    # A pasted line whose first record is an unimportant Info one still holds the records after it.
+    pasted = (
+        "2019-12-31 07:35:23 avtar Info <5993>: - Connect: Connected to 10.0.0.1:29000 "
+        "2019-12-31 07:35:23 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)"
+    )
+    assert avtar.might_matter(pasted)
+    # Quoting MSG_ERR_AUTH_FAIL is not a failure (only an Error/FATAL <5704> record is one).
+    assert not avtar.might_matter("2019-12-31 07:35:23 avtar Info <5993>: peer said rsp=MSG_ERR_AUTH_FAIL")
+    assert avtar.might_matter("2019-12-31 07:35:23 avtar Info <6555>: Initializing connection")
+    assert avtar.might_matter("2019-12-31 07:35:23 avtar Info <5551>: Command Line: avtar --account=/clients/c1")
 
 
 def test_parse_ticket_edge_cases():
     assert avtar.parse_ticket("no ticket here") is None
     assert avtar.parse_ticket("SECURETICKETLOGIN=abc serial=99999999999999999999") == {
-        "securelogin": "abc", "serial": "99999999999999999999"}
+        "securelogin": "abc",
+        "serial": "99999999999999999999",
+    }
 
 
-def test_block_filter_and_failure_windows():
-    quiet = "2019-12-31 07:35:23 avtar Info <5993>: - Connect: Connected to 10.0.0.1:29000\n" * 400
-    first, second = (DATA / "avtar_kb_seed.txt").read_text().splitlines()
-    assert not avtar.block_might_matter(quiet) and not avtar.block_might_matter(quiet.encode())
-    block = quiet + first + "\n" + quiet + quiet + second + "\n" + quiet
-    assert avtar.block_might_matter(block) and avtar.block_might_matter(block.encode())
-    windows = avtar.failure_windows(block, before=2000, after=100)
-    assert len(windows) == 2
-    assert all(w.endswith("\n") and block.count(w) == 1 for w in windows)
-    assert first in windows[0] and second in windows[1]
-    assert all(len(w) <= 2000 + 100 + 2 * len(second) + 200 for w in windows)
-    # hits closer than the window size merge into one window
-    assert len(avtar.failure_windows(first + "\n" + second + "\n")) == 1
-    assert avtar.failure_windows(quiet) == []
+def test_windows_banner_with_two_spaces_and_crlf():
+    start = "-----  START avtar log 2024-03-04 01:00:02 W. Europe Standard Time  [19.4.100-124 Windows]\r\n"
+    (banner,) = avtar.scan_line(start).records
+    assert (banner.shape, banner.text[:15], banner.timestamp) == (
+        "banner",
+        "START avtar log",
+        datetime(2024, 3, 4, 1, 0, 2),
+    )
+    line = (
+        "2024-03-04 01:00:05 avtar Info <8474>: - Log file path: "
+        "C:\\Program Files\\avs\\var\\clientlogs\\MOD-1709510402-Windows.log\r\n"
+    )
+    (record,) = avtar.scan_line(line).records
+    assert record.text.endswith("MOD-1709510402-Windows.log") and avtar.might_matter(line)
+    assert avtar.scan_line("-- START avtar log 2024-03-04").records == []  # two dashes: not a banner
 
 
 def test_internal_shape_with_severity_word_and_run_together():
-    line = ("2019/10/03-09:49:29.42089 [avtar]  ERROR: <5704> MSG_ERR_AUTH_FAIL seen "
-            "2019/10/03-09:49:30 [avtar]  <1291> FIPS mode enabled")
+    line = (
+        "2019/10/03-09:49:29.42089 [avtar]  ERROR: <5704> MSG_ERR_AUTH_FAIL seen "
+        "2019/10/03-09:49:30 [avtar]  <1291> FIPS mode enabled"
+    )
     scan = avtar.scan_line(line)
     assert [(r.severity, r.code, r.text, r.shape) for r in scan.records] == [
-        ("Error", 5704, "MSG_ERR_AUTH_FAIL seen", "internal"), ("Info", 1291, "FIPS mode enabled", "internal")]
+        ("Error", 5704, "MSG_ERR_AUTH_FAIL seen", "internal"),
+        ("Info", 1291, "FIPS mode enabled", "internal"),
+    ]
     assert scan.records[1].timestamp == datetime(2019, 10, 3, 9, 49, 30)
     assert avtar.might_matter(line)

@@ -167,3 +167,61 @@ def test_validation(args):
         diagnose("ava01", args[0], args[1], [], args[2])
     with pytest.raises(ValidationError, match="unknown evidence kind"):
         diagnose("ava01", 1, 1, [Evidence("gsan", "weird", None, None, None, "x")], 1)
+
+
+# -- the pack's records and verification (issue 14) --------------------------------------------------
+RECORD = datetime(2026, 11, 25, 10, 30, 0)  # the pack's last successful remediation (node clock)
+OLD = [Evidence(e.source, e.kind, e.serial, e.minserial, T0, e.line) for e in (BELOW, USED, SIG, AUTH)]
+
+
+def test_evidence_before_the_last_remediation_is_stale():
+    for item in OLD:
+        diag = diagnose("ava01", GSAN, GSAN + 100, [item], 1000)
+        assert diag.in_sync is False, item  # current without the record
+        diag = diagnose("ava01", GSAN, GSAN + 100, [item], 1000, stale_before=RECORD)
+        assert diag.in_sync is True and diag.evidence == [], item
+        assert any("last successful remediation of this node was at 2026-11-25 10:30:00" in f for f in diag.findings)
+    late = Evidence("gsan", "incorrect_signature", None, None, AFTER, "WARN: <1426> after the record")
+    diag = diagnose("ava01", GSAN, GSAN + 100, OLD + [late], 1000, stale_before=RECORD)
+    assert diag.drift == "signature_mismatch" and diag.evidence == [late.line]
+
+
+def test_verify_serial_discounts_what_predates_the_registration():
+    serial = 39000
+    old_used = Evidence("gsan", "serial_used", 28452, None, T0, "WARN: <1418> serial=28452 was used already")
+    old_below = Evidence("gsan", "serial_below_minserial", 28452, 38000, T0, "WARN: <1479> below 38000")
+    old_auth = Evidence("avtar", "auth_failure", None, None, T0, "avtar FATAL <5704>")
+    trigger = Evidence("trigger", "auth_failure", None, None, AFTER, "trigger: avtar FATAL <5704>", count=25)
+    evidence = [old_used, old_below, old_auth, trigger]
+    # A correctly fixed node: GSAN 39000, MCS 39000. Without verify the old lines say otherwise.
+    assert diagnose("ava01", serial, serial, evidence, 10000).in_sync is False
+    registered = datetime(2026, 11, 25, 10, 10, 0)
+    for when in (registered, None):
+        diag = diagnose("ava01", serial, serial, evidence, 10000, verify_serial=serial, registered_at=when)
+        assert diag.in_sync is True and diag.proposed_serial is None, (when, diag.findings)
+        assert any(f.startswith(f"Verifying serial {serial}") for f in diag.findings)
+    # Evidence logged after the registration still counts.
+    new_used = Evidence("gsan", "serial_used", 39001, None, AFTER, "WARN: <1418> serial=39001 was used already")
+    diag = diagnose("ava01", serial, serial + 5, evidence + [new_used], 10000, verify_serial=serial,
+                    registered_at=registered)
+    assert diag.drift == "mcs_behind" and new_used.line in diag.evidence
+    new_auth = Evidence("avtar", "auth_failure", None, None, AFTER, "avtar FATAL <5704> after")
+    diag = diagnose("ava01", serial, serial + 5, [new_auth], 10000, verify_serial=serial, registered_at=registered)
+    assert diag.drift == "gsan_behind"
+    # GSAN lost the registration.
+    diag = diagnose("ava01", serial - 1000, serial, [], 10000, verify_serial=serial, registered_at=registered)
+    assert diag.drift == "gsan_behind" and any("no longer holds the registration" in f for f in diag.findings)
+
+
+def test_trigger_counts_weigh_and_context_is_cited():
+    trigger = Evidence("trigger", "auth_failure", None, None, AFTER, "trigger: avtar FATAL <5704>", count=25)
+    diag = diagnose("ava01", 25000, 30210, [trigger], 10000, context=["The trigger reports 25 failed backup(s)."])
+    assert diag.drift == "gsan_behind"
+    assert diag.findings[1] == "The trigger reports 25 failed backup(s)."
+    assert any("25 failures with avtar FATAL 5704" in f for f in diag.findings)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "39000", 1.5])
+def test_verify_serial_must_be_a_positive_integer(bad):
+    with pytest.raises(ValidationError):
+        diagnose("ava01", GSAN, GSAN, [], 1000, verify_serial=bad)

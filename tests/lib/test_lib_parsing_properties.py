@@ -4,8 +4,8 @@ import time
 
 from avamar_pack.diagnosis import diagnose, evidence_from_avtar_lines, evidence_from_gsan_lines
 from avamar_pack.errors import ParseError, UnsafeOperation
-from avamar_pack.failures import MAX_CODES, MAX_FAILURE_LINES, MAX_RUN_LINES, RunAssembler, group_runs
 from avamar_pack.parsing import avmaint, avtar, dpnctl, gsan, keytable, maintenance, mccli, srl
+from avamar_pack.parsing.avtar_runs import MAX_CODES, MAX_FAILURE_LINES, MAX_RUN_LINES, RunAssembler, group_runs
 from avamar_pack.serials import MAX_SERIAL, next_attempt, propose_serial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,21 +13,99 @@ from hypothesis import strategies as st
 SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text built from the pieces real lines are made of, so the parsers' interesting paths are hit.
-AVTAR_PIECES = ["2019-12-31 07:35:23 avtar ", "9-12-31 07:35:23 avtar ", "Info ", "Error ", "FATAL ", "Warning ",
-                "<5704>: ", "<8474>: ", "<5314>: ", "<7001>", "(Log #1)", " (Log #", "SECURETICKETLOGIN=452 ",
-                "serial=1 ", "kind=x ", "MSG_ERR_AUTH_FAIL", "2019/10/03-09:49:29.42089 [avtar]  ", "<1291> ",
-                "----- END avtar log ", "----- START avtar log ", "Command completed ", "Command failed ",
-                "- Log file path: C:\\x\\y.log ", "Connecting to Avamar Server (a.b) ", "\r\n", " ", "-", ":", "<", ">"]
-GSAN_PIECES = ["2010/09/30-17:17:05.79312 ", "{0.1} ", "[srvm-1#srv:2] ", "WARN: ", "ERROR: ", "FATAL ERROR: ",
-               "<1479> ", "<1418> ", "<1426> ", "<0001> ", "sessionkeytable::setpublickey ", "new serial=",
-               "<x> ", "28451 ", "less than current minserial=", "99999999999999999999999 ", "was used already ",
-               "session ticket with serial=", "incorrect signature ", "minserial ", " ", "\r"]
-XML_PIECES = ['<?xml version="1.0" encoding="UTF-8"?>', "<keytable", " minimalserial=", '"38000"', '"-1"', '"x"',
-              ">", "/>", "</keytable>", "<!DOCTYPE x>", "<!ENTITY a 'b'>", "&a;", "<gcstatus", "<cpstatus",
-              " status=", '"running"', '"idle"', "<child/>", " ", "\x00", "é"]
-MCCLI_PIECES = ["0,23000,CLI command completed successfully.\n", "0,22305,started\n", "activity-id 123\n",
-                "ID  Status   Error Code Client\n", "--- -------- ---------- ------\n", "1   Running  0          c1\n",
-                "2   Failed   x          c2\n", "-", " ", "\n", "N/A", "1,2,3"]
+AVTAR_PIECES = [
+    "2019-12-31 07:35:23 avtar ",
+    "9-12-31 07:35:23 avtar ",
+    "Info ",
+    "Error ",
+    "FATAL ",
+    "Warning ",
+    "<5704>: ",
+    "<8474>: ",
+    "<5314>: ",
+    "<7001>",
+    "(Log #1)",
+    " (Log #",
+    "SECURETICKETLOGIN=452 ",
+    "serial=1 ",
+    "kind=x ",
+    "MSG_ERR_AUTH_FAIL",
+    "2019/10/03-09:49:29.42089 [avtar]  ",
+    "<1291> ",
+    "----- END avtar log ",
+    "----- START avtar log ",
+    "Command completed ",
+    "Command failed ",
+    "- Log file path: C:\\x\\y.log ",
+    "Connecting to Avamar Server (a.b) ",
+    "\r\n",
+    " ",
+    "-",
+    ":",
+    "<",
+    ">",
+]
+GSAN_PIECES = [
+    "2010/09/30-17:17:05.79312 ",
+    "{0.1} ",
+    "[srvm-1#srv:2] ",
+    "WARN: ",
+    "ERROR: ",
+    "FATAL ERROR: ",
+    "<1479> ",
+    "<1418> ",
+    "<1426> ",
+    "<0001> ",
+    "sessionkeytable::setpublickey ",
+    "new serial=",
+    "<x> ",
+    "28451 ",
+    "less than current minserial=",
+    "99999999999999999999999 ",
+    "was used already ",
+    "session ticket with serial=",
+    "incorrect signature ",
+    "minserial ",
+    " ",
+    "\r",
+]
+XML_PIECES = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    "<keytable",
+    " minimalserial=",
+    '"38000"',
+    '"-1"',
+    '"x"',
+    ">",
+    "/>",
+    "</keytable>",
+    "<!DOCTYPE x>",
+    "<!ENTITY a 'b'>",
+    "&a;",
+    "<gcstatus",
+    "<cpstatus",
+    " status=",
+    '"running"',
+    '"idle"',
+    "<child/>",
+    " ",
+    "\x00",
+    "é",
+]
+MCCLI_PIECES = [
+    "0,23000,CLI command completed successfully.\n",
+    "0,22305,started\n",
+    "activity-id 123\n",
+    "ID  Status   Error Code Client\n",
+    "--- -------- ---------- ------\n",
+    "1   Running  0          c1\n",
+    "2   Failed   x          c2\n",
+    "-",
+    " ",
+    "\n",
+    "N/A",
+    "1,2,3",
+]
 
 
 def pieces(alphabet):
@@ -135,8 +213,9 @@ def test_mccli_raises_only_parse_error(text):
 
 
 @SETTINGS
-@given(st.integers(0, 10**15), st.integers(0, 10**15), st.one_of(st.none(), st.integers(0, 10**15)),
-       st.integers(1, 10**6))
+@given(
+    st.integers(0, 10**15), st.integers(0, 10**15), st.one_of(st.none(), st.integers(0, 10**15)), st.integers(1, 10**6)
+)
 def test_proposed_serial_clears_everything(gsan_min, mcs, seen, margin):
     proposed = propose_serial(gsan_min, mcs, seen, margin)
     assert proposed % 1000 == 0
@@ -158,8 +237,14 @@ def test_next_attempt_is_strictly_increasing_or_refused(refused, attempt, margin
 def test_pathological_lines_stay_linear():
     # Long runs of the characters the expressions repeat on: each must finish well under a second
     # (a quadratic expression takes minutes on 64 KiB).
-    for line in ("-" * avtar.MAX_LINE, " " * avtar.MAX_LINE, "2019-12-31 07:35:23 " * 3000,
-                 "[avtar] " * 8000, "9" * avtar.MAX_LINE, "<1479> sessionkeytable " * 2500):
+    for line in (
+        "-" * avtar.MAX_LINE,
+        " " * avtar.MAX_LINE,
+        "2019-12-31 07:35:23 " * 3000,
+        "[avtar] " * 8000,
+        "9" * avtar.MAX_LINE,
+        "<1479> sessionkeytable " * 2500,
+    ):
         started = time.perf_counter()
         scan = avtar.scan_line(line)
         gsan.scan_line(line)

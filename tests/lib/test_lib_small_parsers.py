@@ -214,3 +214,30 @@ def test_activities_errors_and_empty_table():
         mccli.parse_activities("0,23000,ok\nnothing here\n")
     with pytest.raises(ParseError, match="not an integer"):
         mccli.parse_activities("ID Error Code\n-- ----------\n1  abc\n")
+
+
+# -- mccli activity kinds and client names (pre-remediation check) -----------------------------------
+MCS_ACTIVITIES = "\n".join([
+    "0,23000,CLI command completed successfully.",
+    "ID               Status                   Error Code Start Time              Elapsed     "
+    "End Time                Type               Progress Bytes New Bytes Client   Domain",
+    "---------------- ------------------------ ---------- ----------------------- ----------- "
+    "----------------------- ------------------ -------------- --------- -------- --------",
+    "9154987654321234 Running                  0          2026-11-25 10:00:01 UTC 00h:01m:02s "
+    "N/A                     Restore            1.8 MB         <0.05%    fs01     /clients",
+    "9154987654321235 Running                  0          2026-11-25 11:00:00 UTC 00h:00m:00s "
+    "N/A                     Replication Source 0 bytes        0%        ava-dr   /REPLICATE",
+    "9154987654321236 Waiting-Client           0          2026-11-25 11:00:00 UTC 00h:00m:00s "
+    "N/A                     Scheduled Backup   0 bytes        0%        db01     /clients",
+    "9154987654321237 Completed                0          2026-11-25 09:00:00 UTC 00h:10m:00s "
+    "2026-11-25 09:10:00 UTC On-Demand Backup   9 GB           1%        web01",
+    "",
+])
+
+
+def test_activity_kinds_and_client_names():
+    acts = mccli.parse_activities(MCS_ACTIVITIES)
+    assert [(a.kind, a.active, a.client_name) for a in acts] == [
+        ("restore", True, "/clients/fs01"), ("replication", True, "/REPLICATE/ava-dr"),
+        ("backup", True, "/clients/db01"), ("backup", False, "web01")]
+    assert mccli.activity_kind(None) == "other" and mccli.activity_kind("Validation") == "other"

@@ -14,9 +14,9 @@ import re
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import jsonschema
+from st2_local.pack_loader import load_yaml_strict
 
 from metadata_checks import st2schema
-from metadata_checks.yamlload import load_yaml_file
 
 __all__ = [
     "ALL_CHECKS",
@@ -74,7 +74,7 @@ class _Pack:
 
     def load(self, path: str) -> Any:
         try:
-            return load_yaml_file(path)
+            return load_yaml_strict(path)
         except FileNotFoundError:
             self.problems.append(f"{self.rel(path)}: file missing")
         except Exception as e:  # any YAML error is a problem to report, not a crash
@@ -418,6 +418,11 @@ def check_sensors(root: str) -> Problems:
             if not isinstance(schema, dict) or not schema.get("properties"):
                 problems.append(f"{where}: trigger {trigger.get('name')} has no payload_schema properties")
                 continue
+            for path in st2schema.required_lists(schema):
+                problems.append(
+                    f"{where}: trigger {trigger.get('name')} payload_schema: required must be true/false on each "
+                    f"property (st2 refuses every dispatched payload: its CustomValidator's metaschema), at {path}"
+                )
             try:
                 # st2 accepts draft 3 style `required: true` here (its CustomValidator)
                 jsonschema.Draft4Validator.check_schema(st2schema.to_draft4(schema))

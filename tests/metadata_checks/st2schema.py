@@ -30,6 +30,7 @@ __all__ = [
     "config_json_schema",
     "parameters_json_schema",
     "schema_errors",
+    "required_lists",
     "to_draft4",
 ]
 
@@ -110,7 +111,14 @@ _PARAMETER_DEFINITION: Dict[str, Any] = {
         "patternProperties": _PARAM_MAP,
         "dependencies": {"type": "object"},
         "enum": {"type": "array", "minItems": 1, "uniqueItems": True},
-        "type": {"enum": _SIMPLE_TYPES},
+        # a list of types (e.g. [boolean, string]) is what st2 accepts below the top level of a
+        # config schema; the st2 tier (tests/st2_real) checks the exact rule with st2's own API
+        "type": {
+            "anyOf": [
+                {"enum": _SIMPLE_TYPES},
+                {"type": "array", "items": {"enum": _SIMPLE_TYPES}, "minItems": 1, "uniqueItems": True},
+            ]
+        },
         "position": {"type": "number", "minimum": 0},
         "immutable": {"type": "boolean"},
         "allOf": _PARAM_LIST,
@@ -347,6 +355,29 @@ PACK_SCHEMA: Dict[str, Any] = {
         "system": _OBJ,
     },
 }
+
+
+def required_lists(schema: Any, path: str = "<schema>") -> List[str]:
+    """Where an st2-style schema has a draft 4 ``required`` list.
+
+    st2 validates trigger payloads (``validate_trigger_payload``) and Inquiry responses with its
+    ``CustomValidator``, whose metaschema (st2common/util/schema/custom.json) types ``required``
+    as a boolean: a list there is a ``SchemaError`` for every payload, and st2 drops the trigger.
+    """
+    found: List[str] = []
+    if isinstance(schema, dict):
+        if isinstance(schema.get("required"), list):
+            found.append(path)
+        for key, value in schema.items():
+            if key in ("properties", "patternProperties", "definitions") and isinstance(value, dict):
+                for name, sub in value.items():
+                    found += required_lists(sub, f"{path}/{key}/{name}")
+            elif key in ("items", "additionalProperties", "not"):
+                found += required_lists(value, f"{path}/{key}")
+            elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+                for index, sub in enumerate(value):
+                    found += required_lists(sub, f"{path}/{key}/{index}")
+    return found
 
 
 def to_draft4(schema: Any) -> Any:

@@ -91,20 +91,69 @@ class RecordingTransport:
 
 
 class Recorder:
-    """Patches the actions' ``open_transport`` so every transport they open is recorded."""
+    """Records every transport call the actions make, in this process and in the actions' own.
 
-    def __init__(self, monkeypatch: Any, on_write: Optional[Callable[[str, bytes], None]] = None) -> None:
+    In-process callers (action tests) are caught by patching the actions' ``open_transport``.
+    The local runner runs each python action in its own process (as st2 does): for those, the
+    hook in ``subprocess_hook/sitecustomize.py`` is put on PYTHONPATH and writes each call to a
+    file that ``calls`` reads back. ``node`` (a SimNode) makes every ``.srl`` write record GSAN's
+    state at that moment (see GsanFirstCheck.collect); ``on_write`` sees in-process writes only.
+    """
+
+    def __init__(self, monkeypatch: Any, on_write: Optional[Callable[[str, bytes], None]] = None,
+                 node: Optional[SimNode] = None, drop_sshd_pid: Optional[int] = None) -> None:
+        import tempfile
+
         import lib.avamar_action as avamar_action  # the pack's actions/lib, as the actions import it
 
-        self.calls: List[Call] = []
+        self._calls: List[Call] = []
         self.opened = 0
         real = avamar_action.open_transport
 
         def opener(settings: Any, config: Mapping[str, Any]) -> RecordingTransport:
             self.opened += 1
-            return RecordingTransport(real(settings, config), self.calls, on_write)
+            return RecordingTransport(real(settings, config), self._calls, on_write)
 
         monkeypatch.setattr(avamar_action, "open_transport", opener)
+        handle, self.record_file = tempfile.mkstemp(prefix="relkit-calls-", suffix=".jsonl")
+        os.close(handle)
+        self.drop_flag = self.record_file + ".drop"
+        here = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.dirname(os.path.dirname(here))
+        monkeypatch.setenv("RELKIT_RECORD", self.record_file)
+        monkeypatch.setenv("RELKIT_PACK_LIB", os.path.join(root, "lib"))
+        monkeypatch.setenv("RELKIT_SIM_DIR", os.path.join(root, "simulator"))
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+            [os.path.join(here, "subprocess_hook")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        if node is not None:
+            monkeypatch.setenv("RELKIT_NODE_ROOT", str(node.root))
+        if drop_sshd_pid is not None:
+            monkeypatch.setenv("RELKIT_DROP_SSHD_PID", str(drop_sshd_pid))
+            monkeypatch.setenv("RELKIT_DROP_FLAG", self.drop_flag)
+            open(self.drop_flag, "w").close()
+
+    def disarm_drop(self) -> None:
+        if os.path.exists(self.drop_flag):
+            os.unlink(self.drop_flag)
+
+    def records(self) -> List[Dict[str, Any]]:
+        import json
+
+        with open(self.record_file, encoding="utf-8") as handle:
+            entries = [json.loads(line) for line in handle if line.strip()]
+        errors = [e for e in entries if e.get("kind") == "hook_error"]
+        if errors:
+            raise AssertionError(f"the subprocess recording hook failed: {errors[0]['error']}")
+        return entries
+
+    @property
+    def calls(self) -> List[Call]:
+        out = list(self._calls)
+        for entry in self.records():
+            if entry["kind"] in ("run", "read_file", "write_file_atomic"):
+                data = entry["data"].encode("latin-1") if entry.get("data") is not None else None
+                out.append(Call(entry["kind"], tuple(entry["argv"]), data))
+        return out
 
     def commands(self) -> List[Tuple[str, ...]]:
         return [c.argv for c in self.calls if c.kind == "run"]
@@ -196,7 +245,22 @@ class SerialWatcher:
 
 
 class GsanFirstCheck:
-    """``on_write`` hook: a .srl write must carry exactly the serial GSAN holds right now."""
+    """``on_write`` hook: a .srl write must carry exactly the serial GSAN holds right now.
+
+    For actions in their own processes, ``collect(recorder)`` adds the writes the subprocess hook
+    checked against the simulator as they happened (Recorder(..., node=node))."""
+
+    def collect(self, recorder: Recorder) -> None:
+        for entry in recorder.records():
+            if entry["kind"] != "srl_write":
+                continue
+            serial = entry["serial"]
+            self.writes.append(serial)
+            if "gsan" not in entry:
+                self.violations.append(f".srl write of {serial}: GSAN's state was not read (no node given)")
+            elif entry["gsan"] != serial or not entry["key_matches"]:
+                self.violations.append(f".srl write of {serial} while GSAN's minimal serial is {entry['gsan']} "
+                                       f"(key registered: {entry['key_matches']})")
 
     def __init__(self, node: SimNode) -> None:
         self.node = node

@@ -34,8 +34,11 @@ class DurableSensorService:
         self.dispatch_path = os.path.join(workdir, "dispatched.jsonl")
         self.kill_at = kill_at
         self.last_dispatched_serial: Optional[int] = None
-        logging.basicConfig(filename=os.path.join(workdir, "sensor.log"), level=logging.INFO,
-                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            filename=os.path.join(workdir, "sensor.log"),
+            level=logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
 
     def get_logger(self, name: str) -> logging.Logger:
         return logging.getLogger(name)
@@ -50,8 +53,9 @@ class DurableSensorService:
     def get_value(self, name: str, local: bool = True, scope: str = "system", decrypt: bool = False) -> Any:
         return self._load().get(name)
 
-    def set_value(self, name: str, value: Any, ttl: Any = None, local: bool = True, scope: str = "system",
-                  encrypt: bool = False) -> bool:
+    def set_value(
+        self, name: str, value: Any, ttl: Any = None, local: bool = True, scope: str = "system", encrypt: bool = False
+    ) -> bool:
         data = self._load()
         data[name] = value
         tmp = self.store_path + ".tmp"
@@ -99,11 +103,11 @@ def main(workdir: str) -> None:
 
     with open(os.path.join(workdir, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
+    if os.environ.get("SENSOR_GRACE"):
+        config.setdefault("sensor", {})["rotation_grace_seconds"] = float(os.environ["SENSOR_GRACE"])
     service = DurableSensorService(workdir, os.environ.get("SENSOR_KILL_AT", ""))
     sensor = AvamarLogSensor(sensor_service=service, config=config)
     sensor.setup()
-    if os.environ.get("SENSOR_GRACE"):
-        sensor._engine.follower.grace = float(os.environ["SENSOR_GRACE"])  # noqa: SLF001 - test knob
     signal.signal(signal.SIGTERM, lambda *_: sensor.cleanup())
     with open(os.path.join(workdir, "ready"), "w") as handle:
         handle.write(str(os.getpid()))

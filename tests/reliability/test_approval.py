@@ -1,90 +1,38 @@
-"""Approval, end to end: the workflow pauses on core.ask; chat users answer with
-avamar.respond_approval against an st2 API (a small HTTP server standing in for st2's
-/v1/inquiries); only what that API accepted resumes the workflow.
+"""Approval, end to end, with st2's semantics: the workflow pauses on core.ask; the answer comes
+through the local st2 API (runner/st2_local/st2_api.py) the way it comes in StackStorm, and only
+what st2 accepted AND avamar.confirm_approval confirmed changes anything.
 
-* an approver outside the allowed list is refused, nothing is sent, the workflow stays paused
-  and nothing on the node changes;
-* a rejection and an expiry change nothing (node files and serials compared before/after, and
-  no mutating command was run).
+* chat: `!avamar approve|reject` is an alias execution requested by the chat bot's st2 user;
+  respond_approval reads the chat user from its own execution and answers with the bot's token;
+* direct: `st2 inquiry respond` by an st2 user (the requester is the token's user);
+* a refused answer changes nothing: no PUT, the workflow stays paused, node files and serials
+  are byte-for-byte what they were; a rejection, an expiry and an answer that st2 accepted but
+  the pack's policy does not (fails closed) end without a change.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Tuple
 
 import pytest
-from fake_st2_api import TOKEN, FakeSt2Api
-from relkit import Recorder, node_snapshot, run_remediation, serial_state, sim_config
+from relkit import SERVER, WORKFLOW, node_snapshot, serial_state, sim_config, workflow_runner
+from st2_local.st2_api import ApiAnswer
+
+BOT = "chatops_bot"
+MUTATING_TASKS = ("set_gsan_serial", "write_mcs_serial", "restart_mcs", "flush_mcs", "run_test_backup")
 
 
-class St2InquiryApi(FakeSt2Api):
-    """The fake st2 API, also playing the runner's answer source: it publishes the workflow's
-    pending Inquiry and hands back only what an accepted PUT answered (or nothing: expiry)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked = threading.Event()
-        self.__enter__()
-
-    def answerer(self, wait_s: float = 20.0) -> Any:
-        def answer(inquiry: Any) -> Optional[Dict[str, Any]]:
-            self.inquiries[inquiry.id] = {"users": inquiry.users, "roles": inquiry.roles, "route": inquiry.route,
-                                          "ttl": 60, "schema": inquiry.schema, "response": {}}
-            self.asked.set()
-            if not self.answered.wait(wait_s):
-                return None  # the Inquiry times out unanswered
-            return self.inquiries[inquiry.id]["response"] or None
-
-        return answer
-
-    def expire(self) -> None:
-        """Let the pending Inquiry time out (what st2's garbage collector does after ttl)."""
-        self.answered.set()
-
-    def close(self) -> None:
-        self.__exit__()
-
-
-@pytest.fixture
-def st2_api(monkeypatch):
-    api = St2InquiryApi()
-    monkeypatch.setenv("ST2_ACTION_API_URL", api.url)
-    monkeypatch.setenv("ST2_ACTION_AUTH_TOKEN", TOKEN)
-    yield api
-    api.close()
-
-
-def respond(config: Dict[str, Any], inquiry_id: str, approved: bool, approver: str) -> Any:
-    from relkit import pack
-    from st2_local.action_runner import ActionRunner
-
-    outcome = ActionRunner(pack(), config).run(pack().action("avamar.respond_approval"),
-                                               {"inquiry_id": inquiry_id, "approved": approved, "approver": approver})
-    return outcome.status, outcome.result.get("result")
-
-
-class WorkflowThread(threading.Thread):
-    def __init__(self, config: Dict[str, Any], answerer: Any) -> None:
-        super().__init__(daemon=True)
-        self.config, self.answerer = config, answerer
-        self.run_: Any = None
-        self.error: Optional[BaseException] = None
-
-    def run(self) -> None:
-        try:
-            self.run_, _ = run_remediation(self.config, self.answerer)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-
-def start(node: Any, api: St2InquiryApi, wait_s: float = 20.0) -> WorkflowThread:
+def approval_config(node: Any, **approval: Any) -> Dict[str, Any]:
     config = sim_config(node)
-    thread = WorkflowThread(config, api.answerer(wait_s))
-    thread.start()
-    assert api.asked.wait(30), "the workflow never asked for approval"
-    return thread
+    config["approval"] = {
+        "users": ["alice", "bob"],
+        "chatops_users": [BOT],
+        "roles": ["backup_admins"],
+        "ttl_minutes": 60,
+        "route": "avamar",
+        **approval,
+    }
+    return config
 
 
 @pytest.fixture
@@ -95,59 +43,126 @@ def drifted(make_sim_node):
     return node
 
 
-@pytest.mark.timeout(60)
-def test_an_approver_outside_the_list_is_refused_and_the_workflow_stays_paused(drifted, st2_api, monkeypatch):
-    recorder = Recorder(monkeypatch)
-    before, serials = node_snapshot(drifted.root), serial_state(drifted)
-    thread = start(drifted, st2_api)
-    [inquiry_id] = list(st2_api.inquiries)
-    status, result = respond(sim_config(drifted), inquiry_id, True, "mallory")
-    assert status == "failed" and result["error"]["step"] == "check_approver", result
-    assert "mallory is not on the approvers list" in result["error"]["reason"]
-    assert "still pending" in result["error"]["state_left"]
-    assert st2_api.puts() == []
-    time.sleep(0.5)
-    assert thread.is_alive(), "the workflow went on without an accepted answer"
-    assert recorder.mutating() == [] and node_snapshot(drifted.root) == before and serial_state(drifted) == serials
-    # An allowed approver then answers: the same paused workflow resumes and remediates.
-    status, result = respond(sim_config(drifted), inquiry_id, True, "alice")
-    assert status == "succeeded", result
-    thread.join(60)
-    assert thread.error is None and thread.run_.output["outcome"] == "remediated", thread.run_.output
-    assert thread.run_.output["approver"] == "alice"
+@pytest.fixture
+def paused(drifted):
+    """(runner, run, inquiry id, node before) with the remediation waiting for its approval."""
+    before = (node_snapshot(drifted.root), serial_state(drifted))
+    runner = workflow_runner(approval_config(drifted))
+    run = runner.start(WORKFLOW, {"server": SERVER})
+    assert run.status == "paused", (run.status, run.output, run.errors)
+    inquiry = run.pending_inquiry
+    assert inquiry is not None
+    assert inquiry.users == ["alice", "bob", BOT] and inquiry.roles == ["backup_admins"]
+    yield runner, run, inquiry.id, (drifted, before)
+    runner.close()
 
 
-@pytest.mark.timeout(60)
-def test_a_rejection_changes_nothing(drifted, st2_api, monkeypatch):
-    recorder = Recorder(monkeypatch)
-    before, serials = node_snapshot(drifted.root), serial_state(drifted)
-    thread = start(drifted, st2_api)
-    [inquiry_id] = list(st2_api.inquiries)
-    status, result = respond(sim_config(drifted), inquiry_id, False, "bob")
-    assert status == "succeeded", result
-    thread.join(60)
-    out = thread.run_.output
-    assert out["outcome"] == "rejected" and out["approver"] == "bob", out
-    assert out["after"] == out["before"]
-    assert recorder.mutating() == [], recorder.mutating()
-    assert node_snapshot(drifted.root) == before and serial_state(drifted) == serials
+def chat(runner: Any, alias: str, inquiry_id: str, chat_user: str, bot: str = BOT, **params: Any) -> Any:
+    return runner.run_alias(f"avamar.{alias}", {"inquiry_id": inquiry_id, **params}, chat_user=chat_user, bot_user=bot)
 
 
-@pytest.mark.timeout(60)
-def test_an_expiry_changes_nothing(drifted, st2_api, monkeypatch):
-    recorder = Recorder(monkeypatch)
-    before, serials = node_snapshot(drifted.root), serial_state(drifted)
-    thread = start(drifted, st2_api)
-    st2_api.expire()
-    thread.join(60)
-    out = thread.run_.output
-    assert out["outcome"] == "expired", out
-    assert out["after"] == out["before"]
-    assert recorder.mutating() == [], recorder.mutating()
-    assert node_snapshot(drifted.root) == before and serial_state(drifted) == serials
-    # A late answer to the expired Inquiry is refused by st2 and changes nothing either.
-    [inquiry_id] = list(st2_api.inquiries)
-    st2_api.inquiries[inquiry_id]["response"] = {"expired": True}
-    status, result = respond(sim_config(drifted), inquiry_id, True, "alice")
-    assert status == "failed" and "not found" in result["error"]["reason"], result
-    assert node_snapshot(drifted.root) == before
+def unchanged(node_before: Tuple[Any, Tuple[Any, Any]]) -> bool:
+    node, (files, serials) = node_before
+    return node_snapshot(node.root) == files and serial_state(node) == serials
+
+
+def no_change_ran(run: Any) -> bool:
+    return not any(run.ran(task) for task in MUTATING_TASKS)
+
+
+@pytest.mark.timeout(120)
+def test_a_chat_approval_by_an_allowed_user_remediates_and_records_the_chat_user(paused):
+    runner, run, inquiry_id, _ = paused
+    # rules/notify_approval_request posted the id and the exact commands
+    assert f"!avamar approve {inquiry_id}" in runner.transcript.text()
+    assert f"!avamar reject {inquiry_id} because" in runner.transcript.text()
+    answer = chat(runner, "approve", inquiry_id, "alice")
+    assert answer.status == "succeeded", answer.result
+    runner.wait_idle()
+    assert run.status == "succeeded", (run.status, run.errors)
+    assert run.output["outcome"] == "remediated", run.output
+    assert run.output["approver"] == "alice"
+    assert runner.api.execution(run.execution_id)["context"]["resumed_by"] == BOT
+
+
+@pytest.mark.timeout(180)
+def test_refused_answers_change_nothing_and_the_run_waits_for_an_allowed_one(paused):
+    runner, run, inquiry_id, node_before = paused
+    # a chat user outside approval.users: a clear reply, no PUT
+    answer = chat(runner, "approve", inquiry_id, "mallory")
+    assert answer.status == "failed"
+    result = answer.result["result"]
+    assert result["error"]["step"] == "check_approver" and "mallory" in result["error"]["reason"]
+    assert "still pending" in result["message"]
+    # another st2 user POSTing the alias execution herself cannot name a chat user
+    assert chat(runner, "approve", inquiry_id, "alice", bot="eve").status == "failed"
+    assert runner.api.puts() == []
+    # `st2 inquiry respond` by an st2 user outside the Inquiry's users: st2 says 403
+    with pytest.raises(ApiAnswer) as refused:
+        runner.respond(inquiry_id, {"approved": True}, requester="eve")
+    assert refused.value.code == 403
+    assert run.status == "paused" and run.pending_inquiry.id == inquiry_id
+    assert runner.api.execution(inquiry_id)["status"] == "pending"
+    assert unchanged(node_before) and no_change_ran(run)
+    # an allowed chat user then answers: the same paused run resumes
+    assert chat(runner, "approve", inquiry_id, "bob").status == "succeeded"
+    runner.wait_idle()
+    assert run.output["outcome"] == "remediated" and run.output["approver"] == "bob", run.output
+
+
+@pytest.mark.timeout(120)
+def test_a_chat_rejection_with_a_reason_changes_nothing(paused):
+    runner, run, inquiry_id, node_before = paused
+    answer = chat(runner, "reject", inquiry_id, "bob", reason="change freeze")
+    assert answer.status == "succeeded", answer.result
+    runner.wait_idle()
+    assert run.output["outcome"] == "rejected" and run.output["approver"] == "bob", run.output
+    assert run.output["after"] == run.output["before"]
+    assert unchanged(node_before) and no_change_ran(run)
+
+
+@pytest.mark.timeout(120)
+def test_st2_inquiry_respond_by_an_allowed_st2_user(paused):
+    runner, run, inquiry_id, _ = paused
+    runner.respond(inquiry_id, {"approved": True, "approver": "someone-else"}, requester="alice")
+    runner.wait_idle()
+    # the approver is the st2 user st2 recorded (resumed_by), not what the response says
+    assert run.output["outcome"] == "remediated" and run.output["approver"] == "alice", run.output
+
+
+@pytest.mark.timeout(120)
+def test_an_answer_st2_accepted_but_the_policy_does_not_fails_closed(paused):
+    # Someone with the bot's credentials PUTs directly, naming mallory: st2 accepts the bot,
+    # confirm_approval does not accept mallory. Nothing changes.
+    runner, run, inquiry_id, node_before = paused
+    runner.respond(inquiry_id, {"approved": True, "approver": "mallory", "via": "chat"}, requester=BOT)
+    runner.wait_idle()
+    assert run.output["outcome"] == "rejected", run.output
+    assert unchanged(node_before) and no_change_ran(run)
+
+
+@pytest.mark.timeout(120)
+def test_an_expiry_changes_nothing_and_a_late_answer_is_refused(paused):
+    runner, run, inquiry_id, node_before = paused
+    runner.expire(inquiry_id)
+    runner.wait_idle()
+    assert run.output["outcome"] == "expired", run.output
+    assert unchanged(node_before) and no_change_ran(run)
+    late = chat(runner, "approve", inquiry_id, "alice")
+    assert late.status == "failed" and "timed out" in late.result["result"]["error"]["reason"]
+    assert runner.api.puts() == [] and unchanged(node_before)
+
+
+@pytest.mark.timeout(120)
+def test_no_approvers_configured_means_no_inquiry_at_all(drifted):
+    before = (node_snapshot(drifted.root), serial_state(drifted))
+    runner = workflow_runner(approval_config(drifted, users=[]))
+    try:
+        run = runner.start(WORKFLOW, {"server": SERVER})
+        runner.wait_idle()
+        assert run.status != "paused" and not run.inquiries, (run.status, run.output)
+        assert runner.api.inquiries() == []
+        assert "no approvers configured" in str(run.output or run.result)
+        assert unchanged((drifted, before)) and no_change_ran(run)
+    finally:
+        runner.close()

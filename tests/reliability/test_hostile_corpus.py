@@ -25,6 +25,7 @@ from avamar_pack.errors import ParseError
 from avamar_pack.parsing import keytable as keytable_parser
 from avamar_pack.parsing import srl as srl_parser
 from avamar_sim import SimNode
+from metadata_checks.st2schema import to_draft4
 from relkit import (
     HOSTILE_DIR,
     SERVER,
@@ -170,8 +171,11 @@ def test_log_content_through_the_real_sensor(case, tmp_path, no_subprocess):
     config = sensor_config(str(tmp_path))
     config["servers"][SERVER]["avamar_root"] = "/nonexistent-avamar-root"
     if case.get("two_servers"):  # with one server configured, every failure is that server's
-        config["servers"]["ava02"] = {"transport": "local", "host": "ava02.example.com",
-                                      "avamar_root": "/nonexistent-avamar-root-2"}
+        config["servers"]["ava02"] = {
+            "transport": "local",
+            "host": "ava02.example.com",
+            "avamar_root": "/nonexistent-avamar-root-2",
+        }
     sensor = AvamarLogSensor(sensor_service=service, config=config)
     sensor.setup()
     started, arm = no_subprocess
@@ -189,10 +193,10 @@ def test_log_content_through_the_real_sensor(case, tmp_path, no_subprocess):
         sensor.poll_once()
         sensor.poll_once()
         got = list(service.dispatched_triggers)
-        notes = " | ".join(sensor._engine.skipped)  # noqa: SLF001 - the sensor's record of skips
+        notes = " | ".join(sensor.skip_notes)
         schemas = trigger_payload_schemas()
         for item in got:
-            jsonschema.validate(item["payload"], schemas[item["trigger"]])
+            jsonschema.Draft4Validator(to_draft4(schemas[item["trigger"]])).validate(item["payload"])
             assert not CONTROL.search(repr_strings(item["payload"])), item["payload"]
         auth = [d["payload"] for d in got if d["trigger"] == "avamar.backup_auth_failure"]
         warnings = [d["payload"] for d in got if d["trigger"] == "avamar.session_ticket_warning"]
@@ -210,7 +214,7 @@ def test_log_content_through_the_real_sensor(case, tmp_path, no_subprocess):
         with open(tmp_path / "clientlogs" / "alive.log", "a", encoding="utf-8") as handle:
             handle.writelines(failing_run("alivecheck"))
         sensor.poll_once()
-        after = [d["payload"] for d in service.dispatched_triggers[len(got):]]
+        after = [d["payload"] for d in service.dispatched_triggers[len(got) :]]
         assert [p.get("client") for p in after] == ["alivecheck"], after
     finally:
         sensor.cleanup()
@@ -227,12 +231,15 @@ def keytable_bytes(case: Dict[str, Any]) -> bytes:
     gen = case.get("generate")
     if gen == "billion_laughs":
         ents = ['<!ENTITY a0 "lol">'] + [f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
-        doctype = f'<!DOCTYPE k [{"".join(ents)}]>'
+        doctype = f"<!DOCTYPE k [{''.join(ents)}]>"
         return f'<?xml version="1.0"?>{doctype}<keytable minimalserial="1">&a9;</keytable>'.encode()
     if gen == "quadratic_blowup":
         big = "x" * 50000
-        return (f'<?xml version="1.0"?><!DOCTYPE k [<!ENTITY b "{big}">]><keytable minimalserial="1">'
-                + "&b;" * 20000 + "</keytable>").encode()
+        return (
+            f'<?xml version="1.0"?><!DOCTYPE k [<!ENTITY b "{big}">]><keytable minimalserial="1">'
+            + "&b;" * 20000
+            + "</keytable>"
+        ).encode()
     if gen == "huge_children":
         return b'<keytable minimalserial="5">' + b"<key serial='1'/>" * 200000 + b"</keytable>"
     if gen == "deep_nesting":
@@ -283,8 +290,9 @@ def rigged_node(tmp_path_factory):
     os.rename(real, real + ".real")
     out = os.path.join(node.root, "keytable.out")
     with open(real, "w") as handle:
-        handle.write(f'#!/bin/sh\nif [ "$1" = cat ] && [ -s "{out}" ]; then cat "{out}"; exit 0; fi\n'
-                     f'exec "{real}.real" "$@"\n')
+        handle.write(
+            f'#!/bin/sh\nif [ "$1" = cat ] && [ -s "{out}" ]; then cat "{out}"; exit 0; fi\nexec "{real}.real" "$@"\n'
+        )
     os.chmod(real, os.stat(real + ".real").st_mode | stat.S_IXUSR)
     yield node
     node.clear_faults()
@@ -403,8 +411,11 @@ def test_hostile_config_runs_nothing(case, rigged_node, monkeypatch):
         config.update(copy.deepcopy(case.get("extra") or {}))
     recorder = Recorder(monkeypatch)
     before = node_snapshot(rigged_node.root)
-    actions = [(case["action"], case.get("params") or {})] if "action" in case else [
-        ("diagnose_session_tickets", {}), ("check_preconditions", {})]
+    actions = (
+        [(case["action"], case.get("params") or {})]
+        if "action" in case
+        else [("diagnose_session_tickets", {}), ("check_preconditions", {})]
+    )
     for name, params in actions:
         error = run_action(config, name, dict(params, server=SERVER))
         assert error["step"] == "validate", error
@@ -413,14 +424,27 @@ def test_hostile_config_runs_nothing(case, rigged_node, monkeypatch):
     assert node_snapshot(rigged_node.root) == before
 
 
-VALID_PAYLOAD = {"server": SERVER, "client": "web01", "clients": ["web01"], "codes": [8609, 5704, 5126, 8941, 7001],
-                 "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)", "ticket": None,
-                 "log_file": "/usr/local/avamar/var/clientlogs/web01.log", "first_seen": "2026-01-05T03:00:00",
-                 "last_seen": "2026-01-05T03:00:00", "count": 1, "source": "file"}
+VALID_PAYLOAD = {
+    "server": SERVER,
+    "client": "web01",
+    "clients": ["web01"],
+    "codes": [8609, 5704, 5126, 8941, 7001],
+    "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)",
+    "ticket": None,
+    "log_file": "/usr/local/avamar/var/clientlogs/web01.log",
+    "first_seen": "2026-01-05T03:00:00",
+    "last_seen": "2026-01-05T03:00:00",
+    "count": 1,
+    "source": "file",
+}
 
 
-VALID_WEBHOOK_BODY = {"event": "backup_auth_failure", "server": SERVER, "minion": "ava01-node",
-                      "line": "2026-01-05 03:00:00 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)"}
+VALID_WEBHOOK_BODY = {
+    "event": "backup_auth_failure",
+    "server": SERVER,
+    "minion": "ava01-node",
+    "line": "2026-01-05 03:00:00 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)",
+}
 
 
 @pytest.mark.timeout(60)
@@ -462,12 +486,19 @@ def test_hostile_trigger_payloads_change_nothing(case, rigged_node, monkeypatch)
 
 # -- Salt events through the real sensor --------------------------------------------------------
 def salt_events(case: Dict[str, Any]) -> List[Any]:
-    """(tag, data) pairs of a case, the SSE ones through the real salt_events.parse_sse."""
-    from avamar_pack.detection.salt_events import parse_sse
+    """(tag, data) pairs of a case, the SSE ones through the real salt_api.parse_sse.
+
+    A case's ``data`` for an ``avamar/...`` tag is what the minion sent with ``event.send``; on the
+    master bus it arrives wrapped in the request the master checked (``as_on_the_bus``).
+    """
+    from avamar_pack.detection.sources.salt_api import parse_sse
 
     if "sse" in case or "sse_generate" in case:
-        text = case.get("sse") or ('data: {"tag": "avamar/avtar/failure", "data": {"lines": ["'
-                                   + "x" * case["sse_generate"]["size"] + '"]}}\n\n')
+        text = case.get("sse") or (
+            'data: {"tag": "avamar/avtar/failure", "data": {"lines": ["'
+            + "x" * case["sse_generate"]["size"]
+            + '"]}}\n\n'
+        )
         return list(parse_sse(text.split("\n")))
     data = copy.deepcopy(case.get("data"))
     if "run" in case:
@@ -477,7 +508,18 @@ def salt_events(case: Dict[str, Any]) -> List[Any]:
         data["lines"] = lines
     if "many_lines" in case:
         data["lines"] = ["2026-01-05 03:00:00 avtar Info <5552>: x"] * case["many_lines"]
-    return [(case["tag"], data)]
+    return [(case["tag"], as_on_the_bus(case["tag"], data))]
+
+
+def as_on_the_bus(tag: str, sent: Any) -> Any:
+    """``salt-call event.send tag sent`` as salt-api shows it: the minion's id checked, its data inside."""
+    if not isinstance(sent, dict) or not isinstance(sent.get("id"), str):
+        return sent
+    inner = {k: v for k, v in sent.items() if k != "id"}
+    return {"id": sent["id"], "cmd": "_minion_event", "tag": tag, "data": inner}
+
+
+SALT_MINIONS = ["web01", "web02", "$(reboot)", "../../etc", "alivecheck"]
 
 
 @pytest.mark.timeout(60)
@@ -488,19 +530,21 @@ def test_salt_events_through_the_real_sensor(case, tmp_path, no_subprocess):
     from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper
 
     service = MockSensorService(MockSensorWrapper("avamar", "AvamarLogSensor"))
-    sensor = AvamarLogSensor(sensor_service=service, config=sensor_config(str(tmp_path)))
+    config = sensor_config(str(tmp_path))
+    config["sensor"]["salt_minions"] = {minion: SERVER for minion in SALT_MINIONS}
+    sensor = AvamarLogSensor(sensor_service=service, config=config)
     sensor.setup()
     started, arm = no_subprocess
     arm()
     try:
         for tag, data in salt_events(case):
-            sensor._engine.push_salt_event(tag, data)  # noqa: SLF001 - what the salt-api reader thread does
+            sensor.push_salt_event(tag, data)  # what the salt-api reader thread does
         sensor.poll_once()
         sensor.poll_once()
         got = list(service.dispatched_triggers)
         schemas = trigger_payload_schemas()
         for item in got:
-            jsonschema.validate(item["payload"], schemas[item["trigger"]])
+            jsonschema.Draft4Validator(to_draft4(schemas[item["trigger"]])).validate(item["payload"])
             assert not CONTROL.search(repr_strings(item["payload"])), item["payload"]
         if case["expect"] == "skip":
             assert got == [], f"{case['why']}: dispatched {got}"
@@ -509,9 +553,11 @@ def test_salt_events_through_the_real_sensor(case, tmp_path, no_subprocess):
             assert got[0]["payload"]["source"] == "salt" and got[0]["payload"]["server"] == SERVER
         # Still alive: a genuine excerpt afterwards is seen.
         lines = _run_text({"client": "alivecheck"}, "alive").decode().splitlines()
-        sensor._engine.push_salt_event("avamar/avtar/failure", {"id": "alivecheck", "lines": lines})  # noqa: SLF001
+        sensor.push_salt_event(
+            "avamar/avtar/failure", as_on_the_bus("avamar/avtar/failure", {"id": "alivecheck", "lines": lines})
+        )
         sensor.poll_once()
-        assert [d["payload"]["client"] for d in service.dispatched_triggers[len(got):]] == ["alivecheck"]
+        assert [d["payload"]["client"] for d in service.dispatched_triggers[len(got) :]] == ["alivecheck"]
     finally:
         sensor.cleanup()
     assert started == []

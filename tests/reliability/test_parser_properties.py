@@ -37,8 +37,9 @@ ASCII_DIGITS = re.compile(r"[0-9]+")
 # Arbitrary bytes, as a transport or a log file could hand them over, in the decodings the
 # pack uses (UTF-8 with replacement, and Latin-1 where every byte maps to a character).
 BYTES = st.binary(max_size=600)
-TEXT = st.one_of(st.text(max_size=400), BYTES.map(lambda b: b.decode("utf-8", "replace")),
-                 BYTES.map(lambda b: b.decode("latin-1")))
+TEXT = st.one_of(
+    st.text(max_size=400), BYTES.map(lambda b: b.decode("utf-8", "replace")), BYTES.map(lambda b: b.decode("latin-1"))
+)
 
 
 def only_parse_error(fn, *args):
@@ -114,8 +115,17 @@ def test_srl_value_comes_only_from_ascii_digits(data):
 
 
 @SETTINGS
-@given(st.one_of(st.text(max_size=25), st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
-                 st.binary(max_size=10), st.lists(st.integers(), max_size=2)))
+@given(
+    st.one_of(
+        st.text(max_size=25),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.booleans(),
+        st.none(),
+        st.binary(max_size=10),
+        st.lists(st.integers(), max_size=2),
+    )
+)
 def test_serial_parameters_are_ascii_integers_in_range(value):
     try:
         accepted = validate_serial(value)
@@ -138,8 +148,11 @@ SAFE_OWNER = SAFE_NAME | {":"}
 def test_validators_accept_only_safe_characters(text):
     # Server and client names reach argv (mccli --name=, paths), so they may not look like an
     # option either; a lock owner only travels inside a JSON record written by a fixed script.
-    for validate, safe, no_dash in ((validate_server_name, SAFE_NAME, True), (validate_client_name, SAFE_CLIENT, True),
-                                    (validate_lock_owner, SAFE_OWNER, False)):
+    for validate, safe, no_dash in (
+        (validate_server_name, SAFE_NAME, True),
+        (validate_client_name, SAFE_CLIENT, True),
+        (validate_lock_owner, SAFE_OWNER, False),
+    ):
         try:
             accepted = validate(text)
         except ValidationError:
@@ -185,8 +198,11 @@ def test_payload_text_is_printable_and_bounded(text, limit):
 
 
 @SETTINGS
-@given(st.lists(st.text(max_size=20), max_size=6), st.text(min_size=8, max_size=30),
-       st.sampled_from(["-storepass", "-keypass", "--password", "-password", "-pass"]))
+@given(
+    st.lists(st.text(max_size=20), max_size=6),
+    st.text(min_size=8, max_size=30),
+    st.sampled_from(["-storepass", "-keypass", "--password", "-password", "-pass"]),
+)
 def test_redacted_argv_never_holds_a_secret_option_value(before, secret, option):
     assume(not secret.startswith("-"))
     argv = ["keytool", *before, option, secret]

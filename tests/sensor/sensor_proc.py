@@ -83,8 +83,9 @@ def main() -> int:
     if "--eventlet" in sys.argv:
         import eventlet.patcher
 
-        info["eventlet"] = all(eventlet.patcher.is_monkey_patched(m) for m in ("os", "select", "socket", "thread",
-                                                                              "time"))
+        info["eventlet"] = all(
+            eventlet.patcher.is_monkey_patched(m) for m in ("os", "select", "socket", "thread", "time")
+        )
         thread = eventlet.spawn(sensor.run)
         with open(os.path.join(workdir, "ready"), "w", encoding="utf-8") as handle:
             json.dump(info, handle)

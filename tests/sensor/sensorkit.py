@@ -11,23 +11,18 @@ from typing import Dict, List, Optional
 
 from avtar_text import failing_run  # noqa: F401 - re-exported: the sensor tests import it from here
 
-SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "..", "shared",
-                    "seeds", "kb-avamar-session-ticket-msg-err-auth-fail.pt.txt")
-SEED_CANDIDATES = [SEED, "/work/shared/seeds/kb-avamar-session-ticket-msg-err-auth-fail.pt.txt"]
+# The KB's log lines, carried by the repository (tests/data/parsing), verbatim from the KB.
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "parsing")
 
 
 def seed_lines() -> List[str]:
     """The KB's physical lines, verbatim (records run together on one line, the cut timestamp)."""
-    for path in SEED_CANDIDATES:
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-            break
-    else:
-        raise AssertionError(f"the KB seed is missing (looked at {SEED_CANDIDATES})")
-    avtar = [line for line in text.splitlines(keepends=True)
-             if line.startswith(("2019-12-31 07:35:23 avtar", "9-12-31 07:35:23 avtar"))]
-    gsan = [line for line in text.splitlines(keepends=True) if "sessionkeytable::" in line]
+    lines = []
+    for name in ("avtar_kb_seed.txt", "gsan_kb_seed.txt"):
+        with open(os.path.join(DATA, name), encoding="utf-8") as handle:
+            lines.append(handle.read().splitlines(keepends=True))
+    avtar = [line for line in lines[0] if line.startswith(("2019-12-31 07:35:23 avtar", "9-12-31 07:35:23 avtar"))]
+    gsan = [line for line in lines[1] if "sessionkeytable::" in line]
     assert len(avtar) == 2 and len(gsan) == 2, (avtar, gsan)
     return avtar + gsan
 
@@ -77,6 +72,33 @@ def config(tmp: str, window: int = 0, servers: Optional[Dict[str, dict]] = None,
     return {
         "servers": servers or {"ava1": {"transport": "local", "host": "avamar.com"}},
         "sensor": section,
+    }
+
+
+def minion_event(tag: str, minion: str, data: dict) -> dict:
+    """The bus data of ``salt-call event.send <tag>`` on ``minion`` as salt-api shows it (salt 3006+).
+
+    The master fires the minion's whole request: ``id`` (checked by the master against the minion's
+    authenticated session), ``cmd``, ``tag`` and, under ``data``, what the minion sent.
+    """
+    return {
+        "id": minion,
+        "cmd": "_minion_event",
+        "tag": tag,
+        "data": data,
+        "pretag": None,
+        "_stamp": "2026-01-05T03:00:00.000000",
+    }
+
+
+def beacon_event(minion: str, line: str, beacon: str = "avamar_avtar_log/avtar") -> tuple:
+    """(tag, data) of one ``log`` beacon match as salt-api shows it (the batched form: no checked id)."""
+    return f"salt/beacon/{minion}/{beacon}", {
+        "id": minion,
+        "raw": line,
+        "tag": "avtar",
+        "match": "yes",
+        "_stamp": "2026-01-05T03:00:00.000000",
     }
 
 

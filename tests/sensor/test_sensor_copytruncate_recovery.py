@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 from avamar_pack.detection.engine import DetectionEngine
-from avamar_pack.detection.follower import MAX_COPY_CANDIDATES, Follower
+from avamar_pack.detection.sources.follower import MAX_COPY_CANDIDATES, Follower
 from sensorkit import Clock, append, config, failing_run
 
 
@@ -41,8 +41,9 @@ class Service:
         self.saves_at_dispatch.append(len(self.saves))
 
     def serials(self) -> List[int]:
-        return [d["payload"]["ticket"]["serial"] for d in self.dispatched
-                if d["trigger"] == "avamar.backup_auth_failure"]
+        return [
+            d["payload"]["ticket"]["serial"] for d in self.dispatched if d["trigger"] == "avamar.backup_auth_failure"
+        ]
 
 
 class Harness:
@@ -63,7 +64,7 @@ class Harness:
     def kill(self) -> None:
         """Drop the engine without a save (its file descriptors closed, nothing else)."""
         assert self.engine is not None
-        self.engine.follower.close_all()
+        self.engine.close()
         self.engine = None
 
     def poll(self) -> None:
@@ -103,8 +104,9 @@ def test_copy_holds_the_unread_tail_each_run_once(h: Harness, copy_name: str) ->
     engine = h.start()
     h.poll()
     assert h.service.serials() == [1, 2, 3]
-    assert any(f"read {os.path.join(os.path.dirname(h.path), copy_name)} from offset" in note
-               for note in engine.skipped), engine.skipped
+    assert any(
+        f"read {os.path.join(os.path.dirname(h.path), copy_name)} from offset" in note for note in engine.skipped
+    ), engine.skipped
     # Every run came from the same log_file name, the one followed.
     assert {d["payload"]["log_file"] for d in h.service.dispatched} == {h.path}
 

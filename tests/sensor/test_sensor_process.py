@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from metadata_checks import st2schema
 from packkit import trigger_payload_schemas
-from sensorkit import FakeSaltApi, append, config, failing_run
+from sensorkit import FakeSaltApi, append, config, failing_run, minion_event
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROC = os.path.join(HERE, "sensor_proc.py")
@@ -28,8 +28,7 @@ def start(workdir: str, *extra: str) -> subprocess.Popen:
     ready = os.path.join(workdir, "ready")
     if os.path.exists(ready):
         os.unlink(ready)
-    proc = subprocess.Popen([sys.executable, PROC, workdir, *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, PROC, workdir, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while not os.path.exists(ready):
         if proc.poll() is not None:
@@ -85,8 +84,10 @@ def test_under_eventlet_monkey_patching_reacts_well_under_a_second(tmp_path) -> 
     import importlib.util
 
     if importlib.util.find_spec("eventlet") is None:
-        raise AssertionError("eventlet is not installed: it is a test requirement (StackStorm's sensor "
-                             "container runs sensors under eventlet.monkey_patch()); pip install 'eventlet>=0.33'")
+        raise AssertionError(
+            "eventlet is not installed: it is a test requirement (StackStorm's sensor "
+            "container runs sensors under eventlet.monkey_patch()); pip install 'eventlet>=0.33'"
+        )
     workdir = str(tmp_path)
     write_config(workdir, settle_seconds=0.3)
     proc = start(workdir, "--eventlet")
@@ -133,8 +134,11 @@ def test_kill_9_in_the_middle_then_restart_loses_nothing(tmp_path) -> None:
         before = len(dispatched(workdir))
         thread.join()
         proc = start(workdir)
-        wait_for(lambda: len({d["payload"]["ticket"]["serial"] for d in dispatched(workdir)}) >= total, 90,
-                 "every run dispatched after the restart")
+        wait_for(
+            lambda: len({d["payload"]["ticket"]["serial"] for d in dispatched(workdir)}) >= total,
+            90,
+            "every run dispatched after the restart",
+        )
         time.sleep(0.5)
     finally:
         thread.join()
@@ -157,12 +161,23 @@ def test_salt_api_reader_works_under_eventlet_monkey_patching(tmp_path) -> None:
         raise AssertionError("eventlet is not installed: it is a test requirement; pip install 'eventlet>=0.33'")
     api = FakeSaltApi()
     lines = [line.rstrip("\n") for line in failing_run("salt-c1")]
-    api.events = [("salt/job/1/ret", {"x": 1}),
-                  ("avamar/avtar/failure", {"id": "m1", "data": {"lines": lines, "log_file": "/x/salt-c1.log"}})]
+    api.events = [
+        ("salt/job/1/ret", {"x": 1}),
+        (
+            "avamar/avtar/failure",
+            minion_event("avamar/avtar/failure", "m1", {"lines": lines, "log_file": "/x/salt-c1.log"}),
+        ),
+    ]
     workdir = str(tmp_path)
-    cfg = config(workdir, salt_events=True, salt_tag_prefixes=["avamar/"])
-    cfg["salt"] = {"api_url": api.url, "username": "st2", "password": "pw", "eauth": "sharedsecret",
-                   "verify_ssl": False}
+    cfg = config(workdir, salt_events=True, salt_tag_prefixes=["avamar/"], salt_minions={"m1": "ava1"})
+    cfg["salt"] = {
+        "api_url": api.url,
+        "username": "st2",
+        "password": "pw",
+        "eauth": "sharedsecret",
+        "verify_ssl": False,
+        "allow_insecure_http": True,
+    }
     with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as handle:
         json.dump(cfg, handle)
     proc = start(workdir, "--eventlet")

@@ -52,8 +52,14 @@ def regex(value, pattern):
     return re.compile(pattern).search(value) is not None
 
 
-OPERATORS = {"contains": contains, "equals": equals, "eq": equals, "greaterthan": greaterthan, "gt": greaterthan,
-             "regex": regex}
+OPERATORS = {
+    "contains": contains,
+    "equals": equals,
+    "eq": equals,
+    "greaterthan": greaterthan,
+    "gt": greaterthan,
+    "regex": regex,
+}
 
 
 def lookup(payload, key):
@@ -82,10 +88,17 @@ def load_rule(name):
 
 
 PAYLOAD = {
-    "server": "ava1", "client": "client1", "clients": ["client1"], "codes": [8609, 5704, 5126, 8941, 7001],
-    "message": "Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution", "ticket": None,
-    "log_file": "/usr/local/avamar/var/clientlogs/client1.log", "first_seen": "2019-12-31T07:35:23",
-    "last_seen": "2019-12-31T07:35:23", "count": 3, "source": "file",
+    "server": "ava1",
+    "client": "client1",
+    "clients": ["client1"],
+    "codes": [8609, 5704, 5126, 8941, 7001],
+    "message": "Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), aborting execution",
+    "ticket": None,
+    "log_file": "/usr/local/avamar/var/clientlogs/client1.log",
+    "first_seen": "2019-12-31T07:35:23",
+    "last_seen": "2019-12-31T07:35:23",
+    "count": 3,
+    "source": "file",
 }
 
 
@@ -102,7 +115,11 @@ def test_remediate_on_auth_failure_matches_the_sensor_payload() -> None:
     assert matches(rule, PAYLOAD)
     assert not matches(rule, dict(PAYLOAD, codes=[8609, 5126]))
     assert rule["action"]["ref"] == "avamar.remediate_session_tickets"
-    assert rule["action"]["parameters"] == {"server": "{{ trigger.server }}"}
+    params = rule["action"]["parameters"]
+    assert params["server"] == "{{ trigger.server }}"
+    assert set(params) <= {"server", "detection"}  # the payload itself is the workflow's evidence (issue 12.6)
+    if "detection" in params:
+        assert "trigger" in params["detection"]
 
 
 def test_the_payload_the_sensor_dispatches_matches_the_rule(tmp_path) -> None:
@@ -129,8 +146,12 @@ def test_the_payload_the_sensor_dispatches_matches_the_rule(tmp_path) -> None:
 def test_salt_webhook_rule_criteria() -> None:
     rule = load_rule("salt_webhook_remediate.yaml")
     assert rule["trigger"] == {"type": "core.st2.webhook", "parameters": {"url": "avamar_auth_failure"}}
-    body = {"event": "backup_auth_failure", "server": "ava1", "minion": "client1",
-            "line": "2019-12-31 07:35:23 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), ..."}
+    body = {
+        "event": "backup_auth_failure",
+        "server": "ava1",
+        "minion": "client1",
+        "line": "2019-12-31 07:35:23 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL), ...",
+    }
     assert matches(rule, {"body": body, "headers": {}})
     assert not matches(rule, {"body": dict(body, line="2019-12-31 07:35:23 avtar Error <8609>: Connection killed")})
     assert rule["enabled"] is False

@@ -29,8 +29,7 @@ class WindingDownTest(BaseSensorTestCase):
         sensor = self.get_sensor_instance(config=config(self.tmp, settle_seconds=NEVER))
         sensor.setup()
         clock = Clock()
-        sensor._engine.clock = clock
-        sensor._engine.follower.clock = clock
+        sensor.set_clock(clock)
         sensor.poll_once()
         self.sensor = sensor
 

@@ -15,17 +15,34 @@ SIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 
 def cli(*args: str, env_extra=None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=SIM_DIR, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "avamar_sim", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "avamar_sim", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def keystore_public_key(node: SimNode) -> bytes:
     """Read the keystore with the real keytool, passphrase through -storepass:env (never argv)."""
     env = dict(os.environ, KS_PASS=node.passphrase())
-    cert = subprocess.run(["keytool", "-exportcert", "-rfc", "-keystore", node.keystore_path, "-storepass:env",
-                           "KS_PASS", "-alias", "mcecroot"], capture_output=True, env=env, timeout=60, check=True)
-    return subprocess.run(["openssl", "x509", "-pubkey", "-noout"], input=cert.stdout, capture_output=True,
-                          timeout=60, check=True).stdout
+    cert = subprocess.run(
+        [
+            "keytool",
+            "-exportcert",
+            "-rfc",
+            "-keystore",
+            node.keystore_path,
+            "-storepass:env",
+            "KS_PASS",
+            "-alias",
+            "mcecroot",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    return subprocess.run(
+        ["openssl", "x509", "-pubkey", "-noout"], input=cert.stdout, capture_output=True, timeout=60, check=True
+    ).stdout
 
 
 def test_cli_drives_a_node(tmp_path):

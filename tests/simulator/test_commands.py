@@ -9,8 +9,14 @@ import pytest
 
 
 def bare(node, *argv: str, cwd: str = "/") -> subprocess.CompletedProcess:
-    return subprocess.run(["env", "-i", f"PATH={node.bin_dir}:/usr/bin:/bin", *argv], cwd=cwd,
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["env", "-i", f"PATH={node.bin_dir}:/usr/bin:/bin", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_commands_need_only_path(sim_node):
@@ -30,8 +36,10 @@ def test_publickey_refuses_below_hidden_threshold_and_wrong_key(sim_node, tmp_pa
     assert refused.stderr == "ERROR: avmaint: publickey: server_exception(MSG_ERR_INVALID_PARAMETERS)\n"
     other = tmp_path / "other.pub"
     other.write_text("-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEAAAA\n-----END PUBLIC KEY-----\n")
-    assert bare(sim_node, "avmaint", "publickey", f"--keyfile={other}", "--ava", f"--serial={threshold + 1}"
-                ).returncode != 0
+    assert (
+        bare(sim_node, "avmaint", "publickey", f"--keyfile={other}", "--ava", f"--serial={threshold + 1}").returncode
+        != 0
+    )
     assert bare(sim_node, "avmaint", "publickey", "--keyfile=/nope", "--ava", "--serial=99999999").returncode != 0
     assert bare(sim_node, *args, f"--serial={threshold + 1}").returncode == 0
     assert sim_node.state()["gsan_minimal_serial"] == threshold + 1

@@ -44,8 +44,10 @@ def test_kb_eight_steps(make_sim_node):
     positions = [bodies.index(expected) for expected in KB_AVTAR_SEQUENCE]
     assert positions == sorted(positions)
     assert all(re.match(STAMP, line) for line in log_lines)
-    assert "WARN: <1418> sessionkeytable::setpublickey session ticket with serial=28451 was used already" in \
-        open(node.gsan_log).read()
+    assert (
+        "WARN: <1418> sessionkeytable::setpublickey session ticket with serial=28451 was used already"
+        in open(node.gsan_log).read()
+    )
     grep = sh(node, 'grep -i "sessionkeytable\\|minserial" "$R"/data01/cur/gsan.log', lib)
     assert grep.returncode == 0 and "<1418>" in grep.stdout
 
@@ -59,9 +61,13 @@ def test_kb_eight_steps(make_sim_node):
     assert gsan_min < mcs_serial == 28452  # the failed backup took ticket 28451
 
     # Step 3: the mcecroot public key, through the KB's pipeline, passphrase from avlockbox.sh.
-    step3 = sh(node, 'keytool -list -rfc -keystore "$R"/usr/local/avamar/lib/avamar_keystore '
-                     '-storepass "$(avlockbox.sh -r keystore_passphrase)" -alias mcecroot '
-                     "| openssl x509 -pubkey -noout > mcecroot.pub", lib)
+    step3 = sh(
+        node,
+        'keytool -list -rfc -keystore "$R"/usr/local/avamar/lib/avamar_keystore '
+        '-storepass "$(avlockbox.sh -r keystore_passphrase)" -alias mcecroot '
+        "| openssl x509 -pubkey -noout > mcecroot.pub",
+        lib,
+    )
     assert step3.returncode == 0, step3.stderr
     pub = open(os.path.join(lib, "mcecroot.pub")).read()
     assert pub.startswith("-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE")  # EC P-384 SPKI

@@ -13,8 +13,9 @@ SERVER_RE = re.compile(r"Connecting to Avamar Server \(([^)]+)\)")
 
 def test_avtar_log_counts_match_the_file(tmp_path):
     path = tmp_path / "avtar.log"
-    stats = write_avtar_log(str(path), target_bytes=2 << 20, failure_share=0.2, joined_share=0.25, clients=50,
-                            servers=("s1", "s2"), seed=7)
+    stats = write_avtar_log(
+        str(path), target_bytes=2 << 20, failure_share=0.2, joined_share=0.25, clients=50, servers=("s1", "s2"), seed=7
+    )
     text = path.read_text()
     assert stats.bytes_written == len(text) >= 2 << 20
     assert stats.lines == text.count("\n")

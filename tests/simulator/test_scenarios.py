@@ -25,9 +25,13 @@ def test_healthy_backup_completes_and_serials_advance(sim_node):
     assert int(open(sim_node.srl_path).read()) == result["serial"] + 1
     assert gsan_warnings(sim_node) == []
     dpn = sim_node.run(["dpnctl", "status"]).stdout.splitlines()
-    assert dpn == ["dpnctl: INFO: gsan status: up", "dpnctl: INFO: MCS status: up.", "dpnctl: INFO: emt status: up.",
-                   "dpnctl: INFO: Backup scheduler status: up.",
-                   "dpnctl: INFO: Maintenance windows scheduler status: enabled."]
+    assert dpn == [
+        "dpnctl: INFO: gsan status: up",
+        "dpnctl: INFO: MCS status: up.",
+        "dpnctl: INFO: emt status: up.",
+        "dpnctl: INFO: Backup scheduler status: up.",
+        "dpnctl: INFO: Maintenance windows scheduler status: enabled.",
+    ]
 
 
 def test_healthy_mccli_output_matches_the_pack_parser(sim_node):
@@ -36,8 +40,9 @@ def test_healthy_mccli_output_matches_the_pack_parser(sim_node):
     activity_id = parse_backup_started(parse_response(started.stdout))
     shown = sim_node.run(["mccli", "activity", "show"])
     activities = parse_activities(shown.stdout)
-    assert [(a.id, a.status, a.error_code, a.client, a.domain) for a in activities] == \
-        [(activity_id, "Completed", 0, "client01", "/clients")]
+    assert [(a.id, a.status, a.error_code, a.client, a.domain) for a in activities] == [
+        (activity_id, "Completed", 0, "client01", "/clients")
+    ]
     assert activities[0].succeeded
 
 
@@ -57,8 +62,10 @@ def test_mcs_restored_old_flush_fails_with_1418_and_keeps_failing(make_sim_node)
     warnings = gsan_warnings(node)
     assert len(warnings) == 2 and warnings[0].endswith("serial=28451 was used already")
     assert open(node.gsan_err_log).read().splitlines()[-2:] == open(node.gsan_log).read().splitlines()[-2:]
-    assert all(re.match(r"\d{4}/\d\d/\d\d-\d\d:\d\d:\d\d\.\d{5} \{0\.1\} \[srvm-518654#srv:481\]  WARN: <1418> ", line)
-               for line in warnings)
+    assert all(
+        re.match(r"\d{4}/\d\d/\d\d-\d\d:\d\d:\d\d\.\d{5} \{0\.1\} \[srvm-518654#srv:481\]  WARN: <1418> ", line)
+        for line in warnings
+    )
     failed = parse_activities(node.run(["mccli", "activity", "show"]).stdout)
     assert [a.status for a in failed] == ["Failed", "Failed"] and not failed[0].succeeded
 
@@ -69,7 +76,8 @@ def test_below_minimal_serial_logs_1479(make_sim_node):
     assert result["reason"] == "below_min"
     assert gsan_warnings(node)[0].endswith(
         "[srvm-518654#srv:481]  WARN: <1479> sessionkeytable::setpublickey new serial=29000 less than current "
-        "minserial=30000")
+        "minserial=30000"
+    )
 
 
 def test_gsan_rolled_back_fails_without_a_sessionkeytable_warning_until_key_registered(make_sim_node, tmp_path):
@@ -92,8 +100,9 @@ def test_keystore_rebuilt_logs_1426(make_sim_node):
     node = make_sim_node("keystore_rebuilt")
     result = node.run_backup("a")
     assert result["reason"] == "signature"
-    assert gsan_warnings(node)[0].endswith("[srvm-525136#srv:775]  WARN: <1426> sessionkeytable::comparesignature "
-                                           "incorrect signature")
+    assert gsan_warnings(node)[0].endswith(
+        "[srvm-525136#srv:775]  WARN: <1426> sessionkeytable::comparesignature incorrect signature"
+    )
 
 
 def test_maintenance_running_shows_in_avmaint_status(make_sim_node, sim_node):

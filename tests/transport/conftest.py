@@ -13,7 +13,7 @@ import pytest
 from avamar_pack.config import server_settings
 from avamar_pack.transport import Transport, open_transport
 
-HELLO = "#!/bin/sh\necho \"hello from the node bin: $*\"\n"
+HELLO = '#!/bin/sh\necho "hello from the node bin: $*"\n'
 
 
 @dataclass
@@ -70,7 +70,10 @@ def target(request: pytest.FixtureRequest, tmp_path) -> Target:
         result = Target(kind, bin_dir, sshd.server_entry(), service=sshd)
     else:
         salt = request.getfixturevalue("salt_service")
-        result = Target(kind, bin_dir, salt.server_entry(), salt=salt.salt_config(), service=salt)
+        # The test salt-api is http on 127.0.0.1: the one case allow_insecure_http is meant for.
+        result = Target(
+            kind, bin_dir, salt.server_entry(), salt=salt.salt_config(allow_insecure_http=True), service=salt
+        )
     yield result
     for transport in result.opened:
         transport.close()

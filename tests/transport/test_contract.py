@@ -60,9 +60,19 @@ def test_path_is_the_command_path_and_env_is_passed(transport, target):
     hello = transport.run(["avamar-hello", "x y"], timeout=30, check=True)
     assert hello.stdout == "hello from the node bin: x y\n"
     value = "v a l'ue $(not run) \\n ;"
-    shown = transport.run(["sh", "-c", 'printf "%s|%s" "$AVAMAR_TEST" "$PATH"'], timeout=30,
-                          env={"AVAMAR_TEST": value})
+    shown = transport.run(["sh", "-c", 'printf "%s|%s" "$AVAMAR_TEST" "$PATH"'], timeout=30, env={"AVAMAR_TEST": value})
     assert shown.stdout == f"{value}|{':'.join(target.command_path)}"
+
+
+def test_node_commands_get_the_c_locale_and_nothing_of_the_st2_environment(transport, monkeypatch):
+    """StackStorm runs an action with ST2_ACTION_AUTH_TOKEN (an st2 API token) in its environment."""
+    monkeypatch.setenv("ST2_ACTION_AUTH_TOKEN", "st2-token-canary-c0ntract")
+    monkeypatch.setenv("ST2_ACTION_API_URL", "http://127.0.0.1:9101/v1")
+    out = transport.run(["env"], timeout=30, check=True).stdout
+    names = {line.split("=", 1)[0] for line in out.splitlines() if "=" in line}
+    assert "st2-token-canary-c0ntract" not in out
+    assert not [n for n in names if n.startswith("ST2_")], names
+    assert {"LANG=C", "LC_ALL=C"} <= set(out.splitlines()), out
 
 
 def test_env_names_and_values_are_validated(transport):

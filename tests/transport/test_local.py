@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import time
 
 import pytest
@@ -35,10 +36,18 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
         assert not os.path.exists(f"/proc/{child}"), "the background child survived the timeout"
 
 
-def test_the_callers_environment_is_kept_and_path_replaced(monkeypatch):
+def test_commands_get_a_minimal_environment_without_the_st2_token(monkeypatch):
+    """Like ssh and salt: PATH from command_path, the C locale, HOME/USER/LOGNAME, the caller's env; nothing
+    of the action's own environment (StackStorm puts the action's API token there)."""
+    monkeypatch.setenv("ST2_ACTION_AUTH_TOKEN", "st2-token-canary-0f3b")
+    monkeypatch.setenv("ST2_ACTION_API_URL", "http://127.0.0.1:9101/v1")
     monkeypatch.setenv("AVAMAR_INHERITED", "yes")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
     with _local() as transport:
-        out = transport.run(["sh", "-c", 'printf "%s %s" "$AVAMAR_INHERITED" "$PATH"'], timeout=10).stdout
-    inherited, path = out.split(" ", 1)
-    assert inherited == "yes"
-    assert path.split(":")[:2] == ["/usr/local/avamar/bin", "/usr/local/avamar/lib"]
+        out = transport.run(["env", "-0"], timeout=10, env={"AVAMAR_EXTRA": "given"}).stdout
+    env = dict(item.split("=", 1) for item in out.split("\0") if item)
+    assert sorted(env) == ["AVAMAR_EXTRA", "HOME", "LANG", "LC_ALL", "LOGNAME", "PATH", "USER"], env
+    assert env["PATH"].split(":")[:2] == ["/usr/local/avamar/bin", "/usr/local/avamar/lib"]
+    assert env["LANG"] == env["LC_ALL"] == "C" and env["AVAMAR_EXTRA"] == "given"
+    assert env["HOME"] == pwd.getpwuid(os.getuid()).pw_dir and env["USER"] == pwd.getpwuid(os.getuid()).pw_name
+    assert "st2-token-canary-0f3b" not in out

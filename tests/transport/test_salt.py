@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import tempfile
 
 import pytest
 import requests
 from avamar_pack.config import server_settings
-from avamar_pack.errors import TransportError
+from avamar_pack.errors import ConfigError, TransportError
 from avamar_pack.transport import open_transport
 from avamar_pack.transport.salt import SaltTransport
 from fixtures.servicekit.procs import free_port
 
 pytestmark = pytest.mark.salt
 
+
 def _open(salt_service, entry=None, **salt_overrides) -> SaltTransport:
-    config = {"servers": {"node1": entry or salt_service.server_entry()},
-              "salt": salt_service.salt_config(**salt_overrides)}
+    config = {
+        "servers": {"node1": entry or salt_service.server_entry()},
+        "salt": salt_service.salt_config(**dict({"allow_insecure_http": True}, **salt_overrides)),
+    }
     transport = open_transport(server_settings(config, "node1"), config)
     assert isinstance(transport, SaltTransport)
     return transport
@@ -73,8 +79,13 @@ def test_unreachable_salt_api(salt_service):
 
 def test_a_salt_level_error_is_a_transport_error(salt_service):
     # A real error answer: cmd.run_all refuses a cwd that does not exist, before running anything.
-    lowstate = {"client": "local", "tgt": salt_service.minion_id, "fun": "cmd.run_all",
-                "arg": [["true", "-storepass", "s3cret"]], "kwarg": {"cwd": "/nonexistent", "python_shell": False}}
+    lowstate = {
+        "client": "local",
+        "tgt": salt_service.minion_id,
+        "fun": "cmd.run_all",
+        "arg": [["true", "-storepass", "s3cret"]],
+        "kwarg": {"cwd": "/nonexistent", "python_shell": False},
+    }
     answer = salt_service.call(lowstate)
     assert isinstance(answer[salt_service.minion_id], str)
     with _open(salt_service) as transport:
@@ -93,8 +104,9 @@ def test_the_fixture_exposes_the_event_bus_through_salt_api(salt_service):
     """What the sensor relies on: an event fired on the minion shows up on salt-api's /events."""
     assert salt_service.master_sock_dir and os.path.isdir(salt_service.master_sock_dir)
     tag = "avamar/test/transport-fixture"
-    with requests.get(salt_service.api_url + "/events", headers={"X-Auth-Token": salt_service.token()},
-                      stream=True, timeout=(10, 30)) as stream:
+    with requests.get(
+        salt_service.api_url + "/events", headers={"X-Auth-Token": salt_service.token()}, stream=True, timeout=(10, 30)
+    ) as stream:
         assert stream.ok
         assert salt_service.send_event(tag, {"answer": 42}) == {salt_service.minion_id: True}
         lines = stream.iter_lines(decode_unicode=True)
@@ -105,3 +117,32 @@ def test_the_fixture_exposes_the_event_bus_through_salt_api(salt_service):
         else:
             raise AssertionError(f"event {tag} never reached /events")
     assert data.startswith("data: ") and '"answer": 42' in data
+
+
+def test_runas_runs_commands_and_file_writes_as_that_user(salt_service):
+    """A lock created over Salt with runas belongs to that user (as over SSH as admin), not root."""
+    user = pwd.getpwnam("nobody")
+    shared = tempfile.mkdtemp(prefix="avamar-runas-", dir="/tmp")
+    os.chmod(shared, 0o1777)  # noqa: S103 - a sticky scratch dir the unprivileged user can write in
+    try:
+        with _open(salt_service, salt_service.server_entry(runas="nobody")) as transport:
+            assert transport.runas == "nobody"
+            assert transport.run(["id", "-un"], timeout=30).stdout == "nobody\n"
+            lock = os.path.join(shared, "avamar-pack.lock")
+            transport.run(["sh", "-c", 'echo owner > "$1"', "sh", lock], timeout=30, check=True)
+            assert os.stat(lock).st_uid == user.pw_uid
+            transport.write_file_atomic(lock, b"new owner line\n", backup_path=lock + ".bak")
+            assert os.stat(lock).st_uid == user.pw_uid
+            assert transport.read_file(lock) == b"new owner line\n"
+        with _open(salt_service) as transport:  # without runas: the minion's user
+            assert transport.run(["id", "-u"], timeout=30).stdout == f"{os.geteuid()}\n"
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_salt_api_over_http_is_refused_without_the_explicit_flag(salt_service):
+    config = {"servers": {"node1": salt_service.server_entry()}, "salt": salt_service.salt_config()}
+    config["salt"].pop("allow_insecure_http", None)
+    with pytest.raises(ConfigError, match="allow_insecure_http") as info:
+        open_transport(server_settings(config, "node1"), config)
+    assert salt_service.password not in str(info.value)

@@ -8,12 +8,13 @@ import time
 
 import pytest
 from avamar_pack.config import server_settings
-from avamar_pack.errors import CommandTimeout, TransportError
+from avamar_pack.errors import CommandTimeout, ConfigError, TransportError
 from avamar_pack.transport import open_transport
 from avamar_pack.transport.ssh import SshTransport
 from fixtures.servicekit.procs import free_port
 
 pytestmark = pytest.mark.ssh
+
 
 def _open(entry: dict, **kwargs) -> SshTransport:
     config = {"servers": {"node1": entry}}
@@ -79,13 +80,49 @@ def test_a_key_the_server_does_not_know_is_refused(sshd_service):
 
 def test_garbage_key_text_fails_clearly_without_echoing_it(sshd_service):
     garbage = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWJ1dC1icm9rZW4=\n-----END OPENSSH PRIVATE KEY-----\n"
-    with _open(sshd_service.server_entry(private_key=garbage)) as transport:
-        with pytest.raises(TransportError, match="not a readable") as info:
-            transport.run(["true"], timeout=30)
+    with pytest.raises(ConfigError, match="servers.node1.private_key is not an OpenSSH private key") as info:
+        _open(sshd_service.server_entry(private_key=garbage))
     assert "c2VjcmV0" not in str(info.value)
-    with _open(sshd_service.server_entry(private_key="/nonexistent/id_ed25519")) as transport:
-        with pytest.raises(TransportError, match="cannot read private key file"):
-            transport.run(["true"], timeout=30)
+    with pytest.raises(ConfigError, match="no file exists there") as info:
+        _open(sshd_service.server_entry(private_key="/nonexistent/id_ed25519"))
+    assert "/nonexistent" not in str(info.value)
+
+
+@pytest.mark.parametrize("mangle", ["spaces", "literal-backslash-n", "one-line", "crlf"])
+def test_a_key_whose_line_breaks_were_lost_still_logs_in(sshd_service, mangle):
+    """What st2kv and web forms do to pasted keys: the body is re-wrapped, nothing else guessed."""
+    with open(sshd_service.key_path, encoding="ascii") as handle:
+        text = handle.read()
+    mangled = {
+        "spaces": text.replace("\n", " "),
+        "literal-backslash-n": text.replace("\n", "\\n"),
+        "one-line": text.replace("\n", ""),
+        "crlf": text.replace("\n", "\r\n"),
+    }[mangle]
+    with _open(sshd_service.server_entry(private_key=mangled)) as transport:
+        assert transport.run(["id", "-un"], timeout=30).stdout.strip() == sshd_service.username
+
+
+def test_a_pkcs8_key_file_logs_in(sshd_service, tmp_path):
+    """`BEGIN PRIVATE KEY` (openssl's default) is converted, since paramiko reads no PKCS#8."""
+    pkcs8 = tmp_path / "client_rsa.pk8"
+    subprocess.run(
+        ["openssl", "pkcs8", "-topk8", "-nocrypt", "-out", str(pkcs8)],
+        input=sshd_service.key_pem.encode(),
+        check=True,
+        capture_output=True,
+    )
+    assert pkcs8.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    os.chmod(pkcs8, 0o600)
+    with _open(sshd_service.server_entry(private_key=str(pkcs8))) as transport:
+        assert transport.run(["id", "-un"], timeout=30).stdout.strip() == sshd_service.username
+
+
+def test_a_missing_username_is_refused_instead_of_logging_in_as_root(sshd_service):
+    entry = sshd_service.server_entry()
+    entry.pop("username")
+    with pytest.raises(ConfigError, match="servers.node1.username is required for the ssh transport"):
+        _open(entry)
 
 
 def test_a_wrong_password_is_refused_and_never_shown(sshd_service):

@@ -1,4 +1,8 @@
-"""`make demo` as a user runs it: APPROVE=yes, an answer typed at the prompt (a pty), and a rejection."""
+"""`make demo` as a user runs it: APPROVE=yes, an answer typed at the prompt (a pty), and a rejection.
+
+The approval is given in chat as in production: alice types `!avamar approve <id>` and the chat
+bot runs avamar.respond_approval as an alias execution (st2 user chatops_bot, api_user alice).
+"""
 
 from __future__ import annotations
 
@@ -25,16 +29,23 @@ def _env(**extra: str) -> dict:
 
 
 def test_make_demo_with_approve_yes():
-    proc = subprocess.run(["make", "-s", "demo"], cwd=PACK_ROOT, env=_env(APPROVE="yes"), capture_output=True,
-                          text=True, timeout=DEMO_TIMEOUT_S)
+    proc = subprocess.run(
+        ["make", "-s", "demo"],
+        cwd=PACK_ROOT,
+        env=_env(APPROVE="yes"),
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
+    )
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-2000:]
     assert "production runs in StackStorm" in out
     for step in ("[1/6]", "[2/6]", "[3/6]", "[4/6]", "[5/6]", "[6/6]"):
         assert step in out
     assert "FATAL <5704>" in out and "avamar.backup_auth_failure" in out
-    assert "!avamar approve" in out
-    assert "outcome remediated" in out and "DEMO PASSED" in out
+    assert "rule avamar.remediate_on_auth_failure matched avamar.backup_auth_failure" in out
+    assert "alice types `!avamar approve " in out and "<alice> !avamar approve " in out
+    assert "workflow avamar.remediate_session_tickets succeeded: outcome remediated" in out and "DEMO PASSED" in out
 
 
 def test_demo_answered_at_the_prompt_in_a_terminal():
@@ -69,9 +80,18 @@ def test_demo_answered_at_the_prompt_in_a_terminal():
 
 
 def test_demo_rejected_on_stdin_exits_1_and_changes_nothing():
-    proc = subprocess.run([sys.executable, "-m", "st2_local.demo"], cwd=PACK_ROOT, env=_env(), input="no\nnot now\n",
-                          capture_output=True, text=True, timeout=DEMO_TIMEOUT_S)
+    proc = subprocess.run(
+        [sys.executable, "-m", "st2_local.demo"],
+        cwd=PACK_ROOT,
+        env=_env(),
+        input="no\nnot now\n",
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
+    )
     assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "<alice> !avamar reject " in proc.stdout and " because not now" in proc.stdout
     assert "outcome rejected" in proc.stdout
-    assert "remediation rejected* by" in proc.stdout and "(not now)" in proc.stdout
+    # The reason reaches the workflow: after the typed command, the reports quote it again.
+    assert proc.stdout.split("<alice> !avamar reject", 1)[1].count("not now") >= 2
     assert "DEMO DID NOT REMEDIATE" in proc.stdout

@@ -1,16 +1,19 @@
-"""Helpers of the workflow tests: a pack config for a simulated node and one call to run the workflow.
+"""Helpers of the workflow tests: a pack config for a simulated node, a local runner, one-call runs.
 
 The workflow runs on the real Orquesta conductor (runner/st2_local) with the pack's real Python
-actions against the simulator through the local transport.
+actions (each in its own process, as st2's python runner runs them) against the simulator
+through the local transport, with the local fake st2 API (runner/st2_local/st2_api.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any, Callable, Dict, Optional
 
 from avamar_pack.node.paths import NodePaths
 from st2_local.chat_transcript import ChatTranscript
+from st2_local.faults import Faults
 from st2_local.inquiries import Answerer, fixed_answer
 from st2_local.pack_loader import load_pack
 from st2_local.workflow_runner import WorkflowRun, WorkflowRunner
@@ -19,6 +22,7 @@ SERVER = "ava01"
 WORKFLOW = "avamar.remediate_session_tickets"
 TEST_CLIENT = "/clients/linux-test01"
 MUTATING_TASKS = ("set_gsan_serial", "write_mcs_serial", "restart_mcs", "run_test_backup")
+FAST_PARAMS = {"mcs_restart_timeout": 60, "test_backup_timeout": 120}
 
 
 def node_config(node: Any, **approval: Any) -> Dict[str, Any]:
@@ -29,19 +33,42 @@ def node_config(node: Any, **approval: Any) -> Dict[str, Any]:
     }
 
 
-def run_workflow(node: Any, answer: Optional[Answerer] = None, config: Optional[Dict[str, Any]] = None,
-                 **params: Any) -> Outcome:
-    transcript = ChatTranscript(quiet=True)
-    runner = WorkflowRunner(load_pack(), config or node_config(node), answerer=answer or fixed_answer("yes", "alice"),
-                            transcript=transcript)
-    run = runner.run(WORKFLOW, {"server": SERVER, "mcs_restart_timeout": 60, "test_backup_timeout": 120, **params})
-    return Outcome(run, transcript)
+def make_runner(
+    node: Any,
+    config: Optional[Dict[str, Any]] = None,
+    faults: Optional[Faults] = None,
+    answer: Optional[Answerer] = None,
+    **kwargs: Any,
+) -> WorkflowRunner:
+    """A local runner for one simulated node (close it, or use it as a context manager)."""
+    return WorkflowRunner(
+        load_pack(),
+        config or node_config(node),
+        answerer=answer,
+        transcript=ChatTranscript(quiet=True),
+        faults=faults,
+        **kwargs,
+    )
+
+
+def run_workflow(
+    node: Any,
+    answer: Optional[Answerer] = None,
+    config: Optional[Dict[str, Any]] = None,
+    faults: Optional[Faults] = None,
+    **params: Any,
+) -> Outcome:
+    """Start the workflow and answer every approval with ``answer`` (default: alice approves)."""
+    with make_runner(node, config, faults, answer=answer or fixed_answer("yes", "alice")) as runner:
+        run = runner.run(WORKFLOW, {"server": SERVER, **FAST_PARAMS, **params})
+        return Outcome(run, runner.transcript, runner)
 
 
 class Outcome:
-    def __init__(self, run: WorkflowRun, transcript: ChatTranscript) -> None:
+    def __init__(self, run: WorkflowRun, transcript: ChatTranscript, runner: Optional[WorkflowRunner] = None) -> None:
         self.run = run
         self.transcript = transcript
+        self.runner = runner
         self.output: Dict[str, Any] = run.output or {}
 
     @property
@@ -57,6 +84,20 @@ def serials(node: Any) -> Dict[str, Any]:
     with open(node.srl_path, "rb") as fh:
         srl = fh.read()
     return {"gsan": node.state()["gsan_minimal_serial"], "srl": srl}
+
+
+def node_bytes(node: Any) -> str:
+    """One digest of every file under the node's root except the simulator's own ``.sim`` state."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(node.root):
+        dirs[:] = sorted(d for d in dirs if d != ".sim")
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, node.root).encode() + b"\0")
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as fh:
+                    digest.update(fh.read())
+    return digest.hexdigest()
 
 
 def lock_is_free(node: Any) -> bool:

@@ -1,14 +1,16 @@
-"""Detection: follow Avamar logs (and Salt's event bus), fold failures per server, build trigger payloads.
+"""Detection: from a byte in a log (or an event on Salt's bus) to a trigger, in one direction.
 
-Modules:
+Modules, lowest first (each imports only those above it in this list):
 
-* ``follower``    - tail a set of globs by inode, with rotation (rename and copytruncate), partial
-  and oversized lines handled; reports byte offsets so positions can be made durable.
-* ``positions``   - the durable state (inode + offset per file, folding state) in the st2 datastore.
-* ``folding``     - per-server ``once_within`` folding of auth failures, suppression of repeated warnings.
-* ``payloads``    - trigger payload builders and the log-line -> configured-server mapping.
-* ``engine``      - ties the above to the parsers; ``DetectionEngine.poll_once()`` is one deterministic pass.
-* ``salt_events`` - a salt-api ``/events`` (SSE) client with re-login and bounded backoff.
-* ``wakeup``      - inotify wake-up that cooperates with eventlet (select() with a timeout).
-* ``scan``        - ``scan_file(path)``: the sensor's exact parse path over a whole file, for benchmarks.
+* ``positions``    - the durable state (positions, folding, suppression) in ONE datastore value.
+* ``sources/``     - where lines come from; they yield ``Line``/``Stream*``/``Note`` items and never call
+  the engine: ``follower`` (lines by inode), ``files`` (discovery, restarts, copytruncate recovery),
+  ``salt`` (salt-api events, trusted minions only), ``salt_api`` (the SSE client).
+* ``cursor``       - per stream: what is accounted for and counted; the exactly-once argument.
+* ``servers``      - which configured server a run or a warning belongs to; which globs to follow.
+* ``payloads``     - trigger names and payload builders; cleaning of log text.
+* ``folding``      - per-server ``once_within`` folding of failures, suppression of repeated warnings.
+* ``catchup``      - which lines of a block may be passed over without parsing, and why that is exact.
+* ``engine``       - the loop: pull -> runs (``parsing.avtar_runs``) -> fold -> dispatch -> save.
+* ``wakeup``       - inotify wake-up that cooperates with eventlet (select() with a timeout).
 """

@@ -1,119 +1,81 @@
-"""The detection engine: follower + parsers + run assembly + folding + durable state + dispatch.
+"""The detection loop: pull lines from the sources, assemble runs, fold, dispatch, save.
 
-``DetectionEngine.poll_once()`` is one deterministic pass: re-evaluate the globs, read what was
-appended, parse, fold, dispatch, save. The sensor's ``run()`` loops over it, woken by inotify.
+One failure, from log line to trigger::
 
-None lost, none twice (the exact argument)
-------------------------------------------
-The saved state is one datastore value: for every file the position of the first record not
-yet accounted for (see ``positions``), plus the folding and warning-suppression state. In
-memory the engine keeps these current after every record. Order of operations:
+    sources/files.py   FileSource.pull()        a Line of /usr/local/avamar/var/clientlogs/c1.log
+    engine.py          _line -> _feed            avtar.scan_line(text) -> records -> RunAssembler
+    cursor.py          Cursor.record_fed         the position stays at the open run's first record
+    parsing/avtar_runs AvtarRun (auth_failure)   the run ends (END, a new run, or it settles)
+    engine.py          _run                      servers.py maps it; payloads.py cleans it
+    folding.py         FailureFolder.add         first of the server's window -> payload; else folded
+    engine.py          _dispatch -> _save        dispatch, THEN one datastore write (cursor.py says why)
 
-1. a record is fed; positions and folding are updated in memory (an auth-failure run is
-   either folded - memory only - or produces a payload);
-2. a payload is DISPATCHED, and only then is the whole state SAVED;
-3. at the end of a pass the state is saved again if anything changed (folds, positions).
-
-A kill -9 at any point restarts from the last saved state, which is always a consistent
-"everything before these positions is reflected in this folding state":
-
-* before a save that follows a fold: the folded runs are re-read and folded again into the
-  restored folding state -> counted once (nothing was dispatched for them yet);
-* after a dispatch and its save: the positions are past the run -> not re-read, not re-sent;
-* between a dispatch and its save (two consecutive calls, no I/O of ours between them): the
-  run is re-read and dispatched again. This one window is at-least-once; it cannot be closed
-  without a transactional dispatch, and moving the save before the dispatch would make it
-  at-most-once (a lost trigger), which is worse for an outage. The window is the time of one
-  datastore write; the workflow it starts converges anyway (a second run finds ``in_sync``).
-
-An avtar run spans many lines, so a position never points past the first record of a run that
-is still open: a restart re-reads the whole run. A run counted at end of file (snapshot, see
-``RunAssembler.flush``) is marked ``counted`` so that re-reading it does not count it again.
-Rotation while the sensor is dead: a renamed file is found again by its inode (``_discover``).
-A copytruncated one keeps its inode but its content before the saved offset is gone (shorter,
-or other bytes: the saved ``sig`` does not match); it then goes through the same ``_truncated``
-recovery as while running: the rotated copy whose bytes before the offset match ``sig`` is
-read from the saved (offset, skip, counted) to its end, then the file from 0. Saves made
-meanwhile store the signature of the content the position really refers to (the saved one
-before recovery, the copy's while reading it), so a kill during the recovery repeats it.
-
-The salt-api event stream cannot be replayed, so Salt-sourced failures are at-most-once across
-a sensor restart (and exactly once while it runs).
+``poll_once()`` is one deterministic pass over every source (files first, then queued Salt
+events), then the runs that settled, the folding windows that ended, and a save if anything
+changed. The sensor's ``run()`` loops over it, woken by inotify or a Salt event. A backlog
+(startup with ``read_existing_logs``, a restart after downtime, a burst) goes through the same
+pass, bounded per file by ``max_bytes_per_file``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections import deque
 from datetime import datetime, timezone
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set
 
 from avamar_pack.config import section
+from avamar_pack.detection import catchup
+from avamar_pack.detection.cursor import Cursor, Key
 from avamar_pack.detection.folding import Failure, FailureFolder, WarningSuppressor
-from avamar_pack.detection.follower import MAX_LINE, Follower, Line, Tracked, read_copy, read_signature
 from avamar_pack.detection.payloads import (
     AUTH_FAILURE_TRIGGER,
     TICKET_WARNING_TRIGGER,
-    ServerMap,
     clean_text,
     iso,
     valid_client,
     warning_payload,
 )
 from avamar_pack.detection.positions import FilePosition, StateStore
-from avamar_pack.failures import AvtarRun, RunAssembler
+from avamar_pack.detection.servers import ServerMap
+from avamar_pack.detection.sources import (
+    Block,
+    CaughtUp,
+    Line,
+    Note,
+    Source,
+    Stream,
+    StreamEnded,
+    StreamOpened,
+    StreamReset,
+)
+from avamar_pack.detection.sources.files import FileSource
+from avamar_pack.detection.sources.follower import MAX_LINE
+from avamar_pack.detection.sources.salt import SaltSource
 from avamar_pack.parsing import avtar, gsan
+from avamar_pack.parsing.avtar_runs import AvtarRun, RunAssembler
 
-DEFAULT_CLIENT_GLOBS = ["/usr/local/avamar/var/clientlogs/*.log"]
-DEFAULT_GSAN_GLOBS = ["/data01/cur/gsan.log", "/data01/cur/err.log"]
 DEFAULT_WINDOW = 900
+DEFAULT_GRACE = 5.0  # seconds a rotated-away file is still read (its writer may hold it open)
 DEFAULT_SETTLE = 0.3  # seconds of quiet before a run without its END banner is acted on
-SALT_STREAM_IDLE = 600.0  # seconds after which a quiet minion's run state is dropped
+STREAM_IDLE = 600.0  # seconds after which a quiet stream that cannot be resumed (Salt) is forgotten
 MAX_SKIP_NOTES = 100  # skip reasons kept for inspection (tests, debugging); all are logged
-
-Key = Tuple[int, int]  # (line start offset, record index in the line)
-
-
-def _open_state(assembler: RunAssembler) -> Tuple[int, bool]:
-    """(sequence number of the newest run, whether a run is open) of an assembler.
-
-    RunAssembler numbers its runs (``AvtarRun.seq``); the engine needs to know which fed record
-    opened the run in progress, to keep the position at that run's start.
-    """
-    return assembler.seq, assembler.has_open_run
+MAX_WARNED = 1000  # distinct "not mapped" reasons logged as warnings; repeats go to info
 
 
-class _RunStream:
-    """One source of avtar records (a file, or one Salt minion) and the run in progress."""
+class _Runs:
+    """The engine's state of one stream: its cursor, the run in progress, when it last grew."""
 
-    def __init__(self, log_file: str, client: Optional[str], source: str) -> None:
-        self.assembler = RunAssembler(log_file=log_file, client=client)
+    def __init__(self, source: Source, stream: Stream, cursor: Cursor, now: float) -> None:
         self.source = source
-        self.open_start: Optional[Key] = None
-        self.open_counted = False
-        self.resume_counted = False
-        self.last_growth = 0.0
-
-
-class _FileStream(_RunStream):
-    def __init__(self, tracked: Tracked, commit: Key, counted: bool) -> None:
-        super().__init__(tracked.path, None, "file")
-        self.tracked = tracked
-        self.commit: Key = commit  # position of the first record not accounted for
-        self.commit_counted = counted
-        self.resume: Optional[Key] = commit if commit[1] else None  # records to skip in that line
-        self.resume_counted = counted  # the first run re-read from ``commit`` was counted already
-        self.sig = ""  # signature of the bytes before tracked.buf_start (copytruncate recovery)
-        # Where the bytes before ``commit`` live when it is not the tracked inode, so that a save
-        # stores the signature of the content the position refers to (see ``_save``):
-        self.pending_sig: Optional[str] = None  # restored position found truncated, not recovered yet
-        self.copy_path: Optional[str] = None  # reading the rotated copy (offsets are the copy's)
+        self.stream = stream
+        self.cursor = cursor
+        self.assembler = RunAssembler(log_file=stream.label, client=None)
+        self.last_growth = now
 
 
 class DetectionEngine:
-    """Builds everything from the pack config; see the module docstring for the guarantees."""
+    """Builds the sources, the server map and the folding from the pack config."""
 
     def __init__(
         self,
@@ -129,289 +91,232 @@ class DetectionEngine:
         sensor_cfg = section(config, "sensor")
         self.log = logger or logging.getLogger(__name__)
         self.service = sensor_service
-        self.clock = clock
+        self._clock = clock
         self.window = float(sensor_cfg.get("dedup_window_seconds", DEFAULT_WINDOW))
-        self.settle = float(settle_seconds if settle_seconds is not None
-                            else sensor_cfg.get("settle_seconds", DEFAULT_SETTLE))
-        self.from_beginning = bool(from_beginning if from_beginning is not None
-                                   else sensor_cfg.get("read_existing_logs", False))
-        # GSAN first: its paths are exact names, so a broad client glob cannot claim them.
-        globs = {
-            "gsan": list(sensor_cfg.get("gsan_log_paths") or DEFAULT_GSAN_GLOBS),
-            "avtar": list(sensor_cfg.get("client_log_paths") or DEFAULT_CLIENT_GLOBS),
-        }
+        self.settle = float(
+            settle_seconds if settle_seconds is not None else sensor_cfg.get("settle_seconds", DEFAULT_SETTLE)
+        )
         self.servers = ServerMap.from_config(config)
-        self.follower = Follower(globs, max_line=max_line, clock=clock)
         self.store = StateStore(sensor_service)
         state = self.store.load()
-        # Globs whose files we have followed (saved state), or follow since this start: a file
-        # they match that we do not know yet is new on disk and is read from its first byte.
-        self.known_patterns = set(state.get("patterns") or ())
         self.folder = FailureFolder(self.window, state.get("folding"))
         self.suppressor = WarningSuppressor(self.window, state.get("warnings"))
-        self.saved: Dict[str, FilePosition] = {}
+        saved: Dict[str, FilePosition] = {}
         for key, raw in (state.get("files") or {}).items():
             pos = FilePosition.from_dict(raw)
             if pos is not None:
-                self.saved[key] = pos
-        self.streams: Dict[str, _FileStream] = {}
-        self.salt_streams: Dict[str, _RunStream] = {}
-        self.salt_queue: Deque[Tuple[str, Dict[str, Any]]] = deque(maxlen=10000)
-        self.started = False
-        self.backlog = False
-        self.dirty = False
-        self.dispatched: int = 0
+                saved[key] = pos
+        read_existing = from_beginning if from_beginning is not None else sensor_cfg.get("read_existing_logs", False)
+        self.files = FileSource(
+            self.servers.log_globs(sensor_cfg),
+            saved,
+            state.get("patterns") or (),
+            from_beginning=bool(read_existing),
+            max_line=max_line,
+            clock=clock,
+            logger=self.log,
+            grace_seconds=float(sensor_cfg.get("rotation_grace_seconds", DEFAULT_GRACE)),
+        )
+        self.salt = SaltSource(self.servers.minions, self.log)
+        self.sources: List[Source] = [self.files, self.salt]
+        self.streams: Dict[str, _Runs] = {}
+        self.dirty = True  # the first pass saves (positions and the globs followed)
+        self.dispatched = 0
         self.skipped: List[str] = []
+        self._warned: Set[str] = set()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.files.clock = clock
 
     # -- the pass ----------------------------------------------------------------------------
 
     def poll_once(self, max_bytes_per_file: Optional[int] = None) -> int:
-        """One pass over files and queued Salt events; returns the number of triggers dispatched."""
+        """One pass over every source; returns the number of triggers dispatched."""
         before = self.dispatched
-        self.backlog = False
+        for source in self.sources:
+            for item in source.pull(max_bytes_per_file):
+                self._handle(source, item)
         now = self.clock()
-        self._discover(now)
-        for key in sorted(self.streams):
-            stream = self.streams.get(key)
-            if stream is not None:
-                self._read_file(stream, max_bytes_per_file)
-        self._drain_salt()
-        self._settle(self.clock())
-        self._window_ends(self.clock())
-        for note in self.follower.notes:
-            self._skip(note)
-        self.follower.notes.clear()
+        self._settle(now)
+        self._window_ends(now)
         if self.dirty:
             self._save()
         return self.dispatched - before
 
     def next_timeout(self, idle: float) -> float:
         """How long ``run()`` may sleep: until the next folded window ends or a run settles."""
-        if self.backlog:
+        if any(source.backlog for source in self.sources):
             return 0.0
         now = self.clock()
         deadlines = [now + idle]
         fold = self.folder.next_deadline()
         if fold is not None:
             deadlines.append(fold)
-        for stream in list(self.streams.values()) + list(self.salt_streams.values()):
-            if stream.assembler.has_unreported_records:
-                deadlines.append(stream.last_growth + self.settle)
+        for runs in self.streams.values():
+            if runs.assembler.has_unreported_records:
+                deadlines.append(runs.last_growth + self.settle)
         return max(0.0, min(deadlines) - now)
 
+    def push_salt_event(self, tag: str, data: Dict[str, Any]) -> None:
+        """Queue one event from the salt-api stream (thread-safe)."""
+        self.salt.push(tag, data)
+
+    def watched_dirs(self) -> List[str]:
+        return self.files.watched_dirs()
+
     def close(self) -> None:
-        self.follower.close_all()
+        for source in self.sources:
+            source.close()
         self.streams.clear()
 
-    # -- files -------------------------------------------------------------------------------
+    # -- items from the sources --------------------------------------------------------------
 
-    def _discover(self, now: float) -> None:
-        found = self.follower.scan()
-        for key, (path, kind, st, pattern) in found.items():
-            stream = self.streams.get(key)
-            if stream is not None:
-                stream.tracked.path = path
-                stream.tracked.gone_since = None
-                continue
-            saved = self.saved.pop(key, None)
-            if saved is not None and saved.kind == kind:
-                tracked = self.follower.open(path, kind, st, saved.offset)
-                if tracked is None:
-                    continue
-                stream = self._add_stream(tracked, (saved.offset, saved.skip), saved.counted)
-                if st.st_size < saved.offset or (saved.sig and tracked.signature(saved.offset) != saved.sig):
-                    # Truncated while we were down (copytruncate; or the inode was reused): the first
-                    # read recovers exactly as when it happens while we run (``_truncated``: the
-                    # rotated copy from the saved offset, then this file from 0). Until then a save
-                    # must keep the saved signature, not hash the new content.
-                    stream.sig = stream.pending_sig = saved.sig
-                continue
-            if saved is not None:
-                self._skip(f"{path}: was followed as {saved.kind}, now matches the {kind} globs: read from 0")
-                start = 0
-            elif not self.from_beginning and (pattern not in self.known_patterns):
-                # First start, or a glob added since the last save: like tail -F, only new lines.
-                start = _last_line_start(path, st.st_size)
-            else:
-                start = 0  # appeared since we started (or since the last saved state): all of it is new
-            tracked = self.follower.open(path, kind, st, start)
-            if tracked is not None:
-                self._add_stream(tracked, (start, 0), False)
-        if not self.started:
-            # Saved inodes no glob names any more: rotated away while we were down. Finish them.
-            for saved in list(self.saved.values()):
-                other = self.follower.find_inode_near(saved.path, saved.dev, saved.inode)
-                if other is not None:
-                    try:
-                        st = os.stat(other)
-                    except OSError:
-                        st = None
-                    if st is not None and st.st_size >= saved.offset:
-                        tracked = self.follower.open(other, saved.kind, st, saved.offset)
-                        if tracked is not None:
-                            tracked.gone_since = now
-                            self._add_stream(tracked, (saved.offset, saved.skip), saved.counted)
-                            continue
-                self._skip(f"{saved.path}: saved inode {saved.inode} is gone: position dropped")
-            self.saved.clear()
+    def _handle(self, source: Source, item: object) -> None:
+        if isinstance(item, Line):
+            runs = self.streams.get(item.stream.key)
+            if runs is None:  # a stream announced by its first line (Salt)
+                runs = self.streams[item.stream.key] = _Runs(source, item.stream, Cursor.at(item.start), self.clock())
+            runs.last_growth = self.clock()
+            self._line(runs, item.start, item.end, item.text, item.reason)
+        elif isinstance(item, Block):
+            runs = self.streams[item.stream.key]
+            runs.last_growth = self.clock()
+            self._block(runs, item)
+        elif isinstance(item, CaughtUp):
+            runs = self.streams.get(item.stream.key)
+            if runs is not None:
+                self._settle_one(runs, self.clock())
+        elif isinstance(item, StreamOpened):
+            cursor = Cursor.restored(item.offset, item.skip, item.counted)
+            self.streams[item.stream.key] = _Runs(source, item.stream, cursor, self.clock())
             self.dirty = True
-            self.started = True
-            self.known_patterns = {p for patterns in self.follower.globs.values() for p in patterns}
-        for key, stream in self.streams.items():
-            if key not in found and stream.tracked.gone_since is None:
-                stream.tracked.gone_since = now
+        elif isinstance(item, StreamReset):
+            runs = self.streams.get(item.stream.key)
+            if runs is not None:
+                self._flush(runs)
+                runs.assembler = RunAssembler(log_file=item.stream.label, client=None)
+                runs.cursor.truncated()
+                self.dirty = True
+        elif isinstance(item, StreamEnded):
+            runs = self.streams.get(item.stream.key)
+            if runs is not None:
+                self._flush(runs)
+                self.streams.pop(item.stream.key, None)
+                self.dirty = True
+        elif isinstance(item, Note):
+            self._skip(item.text)
 
-    def _add_stream(self, tracked: Tracked, commit: Key, counted: bool) -> _FileStream:
-        stream = _FileStream(tracked, commit, counted)
-        stream.last_growth = self.clock()
-        stream.sig = tracked.signature(tracked.buf_start)
-        self.streams[tracked.key] = stream
-        self.dirty = True
-        return stream
-
-    def _read_file(self, stream: _FileStream, max_bytes: Optional[int]) -> None:
-        tracked = stream.tracked
-        size = self.follower.size(tracked)
-        if stream.pending_sig is not None or (size is not None and (size < tracked.read_offset or (
-                stream.sig and tracked.signature(tracked.buf_start) != stream.sig))):
-            # Shorter than what we read, or the bytes before our offset changed (truncated and
-            # already written past our offset again): copytruncate.
-            self._truncated(stream)
-        lines = self.follower.read_lines(tracked, max_bytes)
-        if lines:
-            stream.last_growth = tracked.last_growth
-        if max_bytes is not None and size is not None and tracked.read_offset < size:
-            self.backlog = True  # more to read: the next pass comes at once, not on the next wake-up
-        for line in lines:
-            self._line(stream, line)
-        stream.sig = tracked.signature(tracked.buf_start)
-        if tracked.gone_since is not None and not lines and self.clock() - tracked.gone_since >= self.follower.grace:
-            self._finish(stream)
-
-    def _truncated(self, stream: _FileStream) -> None:
-        tracked = stream.tracked
-        offset = tracked.buf_start
-        stream.pending_sig = None
-        copy = self.follower.find_copy(tracked, offset, stream.sig)
-        if copy is not None:
-            self._skip(f"{tracked.path}: copytruncate: read {copy} from offset {offset} first")
-            # Same parse path and log_file name as the original; a save meanwhile (a dispatch)
-            # stores the copy's signature, so a kill here resumes in the copy, not in new content.
-            stream.copy_path = copy
-            for line in read_copy(copy, offset, self.follower.max_line):
-                self._line(stream, line)
-        else:
-            # What is lost is the old content after ``offset``: its end is gone with it, so only
-            # the partial line we held (if any) is a known lower bound.
-            unread = tracked.read_offset - offset
-            self.log.warning(
-                "%s: truncated or replaced below offset %d and no rotated copy (name.1, name.<n>, name-YYYYMMDD; "
-                ".gz not read) holds the old content: the bytes written after byte %d of the old content "
-                "(at least %d, the total is unknown) may be lost; reading it from 0",
-                tracked.path, offset, offset, unread)
-            self._skip(f"{tracked.path}: truncated below offset {offset}, no rotated copy found: read from 0")
-        # The run in progress (if any) ends with the old content: act on it, then start afresh at 0.
-        self._flush(stream)
-        stream.copy_path = None
-        stream.assembler = RunAssembler(log_file=tracked.path, client=None)
-        stream.open_start, stream.open_counted = None, False
-        self.follower.reset(tracked, 0)
-        stream.commit, stream.commit_counted = (0, 0), False
-        stream.resume = None
-        self.dirty = True
-
-    def _finish(self, stream: _FileStream) -> None:
-        """A rotated-away file that stopped growing: last line, last run, then forget it."""
-        last = self.follower.final_line(stream.tracked)
-        if last is not None:
-            self._line(stream, last)
-        self._flush(stream)
-        self.follower.close(stream.tracked)
-        self.streams.pop(stream.tracked.key, None)
-        self.dirty = True
-
-    def _line(self, stream: _FileStream, line: Line) -> None:
-        if line.data is None:
-            self._skip(f"{stream.tracked.path}: {line.reason}")
-            self._advance(stream, line)
-            return
-        text = line.data.decode("utf-8", "replace")
-        skip = 0
-        if stream.resume is not None and stream.resume[0] == line.start:
-            skip = stream.resume[1]
-        stream.resume = None
-        if stream.tracked.kind == "avtar":
-            if avtar.might_matter(text):
-                scan = avtar.scan_line(text)
-                for idx, record in enumerate(scan.records):
-                    if idx >= skip:
-                        self._feed(stream, record, (line.start, idx), stream.tracked.path)
-        else:
-            for idx, warning in enumerate(gsan.scan_line(text)):
-                if idx >= skip:
-                    stream.commit = (line.start, idx + 1)
-                    self._warning(warning, stream.tracked.path, "file")
-        self._advance(stream, line)
-
-    def _advance(self, stream: _FileStream, line: Line) -> None:
-        if stream.open_start is None:
-            stream.commit = (line.end, 0)
-            stream.commit_counted = False
-        self.dirty = True
-
-    def _feed(self, stream: _RunStream, record: avtar.AvtarRecord, key: Key, where: str) -> None:
-        assembler = stream.assembler
-        prev_seq, _ = _open_state(assembler)
-        prev_counted = stream.open_counted
-        runs = assembler.feed(record)
-        seq, is_open = _open_state(assembler)
-        new_counted = False
-        if seq != prev_seq:  # this record opened a run: the position must not pass it while it is open
-            new_counted = stream.resume_counted  # after a restart: the run at the saved position was counted
-            stream.open_start, stream.open_counted = key, new_counted
-        stream.resume_counted = False
-        if not is_open:
-            stream.open_start, stream.open_counted = None, False
-        if isinstance(stream, _FileStream):
-            if stream.open_start is not None:
-                stream.commit, stream.commit_counted = stream.open_start, stream.open_counted
+    def _block(self, runs: _Runs, block: Block) -> None:
+        """Complete lines at once: parse those that can matter, pass over the rest (``catchup.py`` says why)."""
+        data, base, size = block.data, block.start, len(block.data)
+        gsan_only = runs.stream.kind == "gsan"
+        needles = catchup.Needles(data, catchup.GSAN_NEEDLES if gsan_only else catchup.AUTH_NEEDLES)
+        pos = 0
+        while pos < size:
+            if not gsan_only and not self._may_pass_over(runs):
+                pos = self._one_line(runs, data, base, pos)  # inside a run that holds an auth failure
+                continue
+            hit = needles.next_line(pos)
+            limit = size if hit < 0 else hit
+            if gsan_only:
+                stop = limit
             else:
-                stream.commit, stream.commit_counted = (key[0], key[1] + 1), False
-        for run in runs:
-            self._run(run, prev_counted if run.seq == prev_seq else new_counted, stream.source, where)
+                stop = catchup.last_closing_line_end(data, pos, limit)
+            if stop > pos:
+                self._pass_over(runs, base + pos, base + stop, closes_run=not gsan_only)
+                pos = stop
+                if not gsan_only:
+                    continue
+            while pos < limit:  # no place to stop before the hit: the lines up to it, one by one
+                pos = self._one_line(runs, data, base, pos)
+            if hit >= 0:
+                pos = self._one_line(runs, data, base, pos)  # the line with the needle itself
+
+    def _may_pass_over(self, runs: _Runs) -> bool:
+        cursor = runs.cursor
+        return not runs.assembler.open_run_has_auth_failure and cursor.resume is None and not cursor.resume_counted
+
+    def _one_line(self, runs: _Runs, data: bytes, base: int, pos: int) -> int:
+        end = data.find(b"\n", pos) + 1
+        self._line(runs, base + pos, base + end, data[pos : end - 1].decode("utf-8", "replace"))
+        return end
+
+    def _pass_over(self, runs: _Runs, start: int, end: int, closes_run: bool) -> None:
+        """Lines ``[start, end)`` that hold nothing to report; for avtar the last one is an END line."""
+        cursor = runs.cursor
+        cursor.skip_in_line(start)
+        if closes_run and runs.assembler.has_open_run:
+            runs.assembler.close()  # a run without an auth failure, ended by that END banner: nothing to report
+            cursor.run_closed()
+        cursor.line_done(end)
+        self.dirty = True
+
+    def _line(self, runs: _Runs, start: int, end: int, text: Optional[str], reason: str = "") -> None:
+        """One line ``[start, end)`` of a stream (``text`` None: skipped by the source, ``reason`` says why)."""
+        stream, cursor = runs.stream, runs.cursor
+        if text is None:
+            self._skip(f"{stream.label}: {reason}")
+        else:
+            skip = cursor.skip_in_line(start)
+            if stream.kind != "gsan" and avtar.might_matter(text):
+                for idx, record in enumerate(avtar.scan_line(text).records):
+                    if idx >= skip:
+                        self._feed(runs, record, (start, idx))
+            if stream.kind != "avtar":
+                for idx, warning in enumerate(gsan.scan_line(text)):
+                    if idx >= skip:
+                        cursor.warning_fed((start, idx))
+                        self._warning(runs, warning)
+        cursor.line_done(end)
+        self.dirty = True
+
+    def _feed(self, runs: _Runs, record: avtar.AvtarRecord, key: Key) -> None:
+        assembler = runs.assembler
+        seq_before = assembler.seq
+        done = assembler.feed(record)
+        before, opened = runs.cursor.record_fed(key, assembler.seq != seq_before, assembler.has_open_run)
+        for run in done:
+            self._run(runs, run, before if run.seq == seq_before else opened)
 
     def _settle(self, now: float) -> None:
         """Act on runs that stopped growing without an END banner (avtar often dies without one),
-        and at once on runs that already printed their outcome (nothing but trailer lines follows)."""
-        for stream in list(self.streams.values()) + list(self.salt_streams.values()):
-            if now - stream.last_growth >= self.settle or stream.assembler.open_run_winding_down:
-                self._flush(stream)
-        for key, stream in list(self.salt_streams.items()):
-            if now - stream.last_growth >= SALT_STREAM_IDLE:  # a minion gone quiet: forget its run
-                del self.salt_streams[key]
+        and at once on runs that already printed their outcome (nothing but trailer lines follow)."""
+        for key, runs in list(self.streams.items()):
+            self._settle_one(runs, now)
+            if now - runs.last_growth >= STREAM_IDLE and not runs.source.resumable:
+                del self.streams[key]  # a quiet Salt minion: forget its run state
+                runs.source.forget(runs.stream)
 
-    def _flush(self, stream: _RunStream) -> None:
-        seq, is_open = _open_state(stream.assembler)
-        if not is_open:
+    def _settle_one(self, runs: _Runs, now: float) -> None:
+        if now - runs.last_growth >= self.settle or runs.assembler.open_run_winding_down:
+            self._flush(runs)
+
+    def _flush(self, runs: _Runs) -> None:
+        if not runs.assembler.has_open_run:
             return
-        for run in stream.assembler.flush():
-            counted = stream.open_counted
-            if run.auth_failure:
-                stream.open_counted = True
-                if isinstance(stream, _FileStream) and stream.open_start == stream.commit:
-                    stream.commit_counted = True
-            self._run(run, counted, stream.source, getattr(stream.assembler, "log_file", "") or "")
+        for run in runs.assembler.flush():
+            counted = runs.cursor.snapshot_counted() if run.auth_failure else runs.cursor.open_counted
+            self._run(runs, run, counted)
 
     # -- runs and warnings -------------------------------------------------------------------
 
-    def _run(self, run: AvtarRun, counted: bool, source: str, where: str) -> None:
-        if not run.auth_failure:
-            return
-        if counted:
-            return  # this run was counted from a snapshot already (same run, more lines since)
-        server, how = self.servers.for_client(run.server, run.log_file)
+    def _run(self, runs: _Runs, run: AvtarRun, counted: bool) -> None:
+        if not run.auth_failure or counted:
+            return  # not ours, or counted from a snapshot already (the same run, more lines since)
+        stream = runs.stream
+        where = run.log_file or stream.label
+        if stream.origin:
+            server, how = self.servers.for_minion(stream.origin, run.server)
+        else:
+            server, how = self.servers.for_client(run.server, run.log_file, stream.pattern)
         if server is None:
-            self._skip(f"{where}: auth failure not mapped to a server: {how}")
+            self._not_mapped(f"{where}: auth failure not mapped to a server: {how}")
             return
         client = valid_client(run.client)
         if client is None:
@@ -424,10 +329,10 @@ class DetectionEngine:
             codes=[int(c) for c in run.codes],
             message=run.fatal_message or "",
             ticket=run.ticket,
-            log_file=run.log_file or where,
+            log_file=where,
             first_seen=iso(run.started_at, now_iso),
             last_seen=iso(run.ended_at, now_iso),
-            source=source,
+            source=stream.source,
         )
         payload = self.folder.add(failure, self.clock())
         self.dirty = True
@@ -436,18 +341,26 @@ class DetectionEngine:
         else:
             self.log.info("auth failure of %s on %s folded into the next dispatch", client, server)
 
-    def _warning(self, warning: gsan.TicketWarning, where: str, source: str) -> None:
-        server, how = self.servers.for_gsan(where)
+    def _warning(self, runs: _Runs, warning: gsan.TicketWarning) -> None:
+        stream = runs.stream
+        server, how = self.servers.for_gsan(stream.label, stream.pattern, stream.origin)
         if server is None:
-            self._skip(f"{where}: session-ticket warning not mapped to a server: {how}")
+            self._not_mapped(f"{stream.label}: session-ticket warning not mapped to a server: {how}")
             return
         self.dirty = True
         if not self.suppressor.admit(server, warning.code, self.clock()):
             self.log.info("warning %s of %s suppressed (one per window)", warning.code, server)
             return
-        payload = warning_payload(server=server, code=warning.code, kind=warning.kind, serial=warning.serial,
-                                  minserial=warning.minserial, line=warning.text,
-                                  seen_at=iso(warning.timestamp, datetime.now(timezone.utc)), source=source)
+        payload = warning_payload(
+            server=server,
+            code=warning.code,
+            kind=warning.kind,
+            serial=warning.serial,
+            minserial=warning.minserial,
+            line=warning.text,
+            seen_at=iso(warning.timestamp, datetime.now(timezone.utc)),
+            source=stream.source,
+        )
         self._dispatch(TICKET_WARNING_TRIGGER, payload)
 
     def _window_ends(self, now: float) -> None:
@@ -456,7 +369,7 @@ class DetectionEngine:
         self.suppressor.expire(now)
 
     def _dispatch(self, trigger: str, payload: Dict[str, Any]) -> None:
-        # Dispatch first, then save: see "None lost, none twice" in the module docstring.
+        # Dispatch first, then save: see "None lost, none twice" in cursor.py.
         self.service.dispatch(trigger=trigger, payload=payload)
         self.dispatched += 1
         self.log.info("dispatched %s for server %s (count %s)", trigger, payload.get("server"), payload.get("count", 1))
@@ -464,19 +377,12 @@ class DetectionEngine:
 
     def _save(self) -> None:
         files: Dict[str, FilePosition] = {}
-        for key, stream in self.streams.items():
-            tracked = stream.tracked
-            offset, skip = stream.commit
-            if stream.pending_sig is not None:
-                sig = stream.pending_sig
-            elif stream.copy_path is not None:
-                sig = read_signature(stream.copy_path, offset)
-            else:
-                sig = tracked.signature(offset)
-            files[key] = FilePosition(path=tracked.path, kind=tracked.kind, dev=tracked.dev, inode=tracked.inode,
-                                      offset=offset, skip=skip, counted=stream.commit_counted, sig=sig)
-        patterns = self.known_patterns if self.started else ()
-        self.store.save(files, self.folder.state(), self.suppressor.state(), patterns)
+        for key, runs in self.streams.items():
+            offset, skip = runs.cursor.committed
+            pos = runs.source.checkpoint(runs.stream, offset, skip, runs.cursor.committed_counted)
+            if pos is not None:
+                files[key] = pos
+        self.store.save(files, self.folder.state(), self.suppressor.state(), self.files.patterns())
         self.dirty = False
 
     def _skip(self, reason: str) -> None:
@@ -484,61 +390,12 @@ class DetectionEngine:
         if len(self.skipped) < MAX_SKIP_NOTES:
             self.skipped.append(reason)
 
-    # -- Salt --------------------------------------------------------------------------------
-
-    def push_salt_event(self, tag: str, data: Dict[str, Any]) -> None:
-        """Queue one event from the salt-api stream (thread-safe: deque append)."""
-        self.salt_queue.append((tag, data))
-
-    def _drain_salt(self) -> None:
-        while self.salt_queue:
-            tag, data = self.salt_queue.popleft()
-            self.handle_salt_event(tag, data)
-
-    def handle_salt_event(self, tag: str, data: Dict[str, Any]) -> None:
-        from avamar_pack.detection.salt_events import event_lines
-
-        minion, log_file, lines, complete = event_lines(tag, data)
-        if not lines:
-            return
-        # The client is the run's own (its "Log file path" line), else the log file's name, else
-        # the minion id: ``log_file`` is ``salt://<minion>[/<path>]``; run.client is validated later.
-        stream_key = f"{minion}|{log_file}"
-        stream = self.salt_streams.get(stream_key)
-        if stream is None:
-            stream = _RunStream(log_file, None, "salt")
-            self.salt_streams[stream_key] = stream
-        stream.last_growth = self.clock()
-        for i, text in enumerate(lines):
-            if avtar.might_matter(text):
-                for idx, record in enumerate(avtar.scan_line(text).records):
-                    self._feed(stream, record, (i, idx), log_file)
-            for warning in gsan.scan_line(text):
-                self._warning(warning, log_file, "salt")
-        if complete:  # an `avamar/...` event carries a whole excerpt: act now, start afresh next time
-            self._flush(stream)
-            del self.salt_streams[stream_key]
-
-
-def _last_line_start(path: str, size: int) -> int:
-    """Offset just after the last newline before ``size`` (so we never start mid-line)."""
-    if size <= 0:
-        return 0
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return size
-    try:
-        pos = size
-        while pos > 0:
-            start = max(0, pos - 65536)
-            chunk = os.pread(fd, pos - start, start)
-            nl = chunk.rfind(b"\n")
-            if nl >= 0:
-                return start + nl + 1
-            pos = start
-            if size - pos > MAX_LINE:
-                return size  # no newline near the end: a huge line; start after it
-        return 0
-    finally:
-        os.close(fd)
+    def _not_mapped(self, reason: str) -> None:
+        """A failure or warning no configured server owns: a warning the first time, info after."""
+        if reason not in self._warned and len(self._warned) < MAX_WARNED:
+            self._warned.add(reason)
+            self.log.warning("skipped: %s", reason)
+            if len(self.skipped) < MAX_SKIP_NOTES:
+                self.skipped.append(reason)
+        else:
+            self._skip(reason)

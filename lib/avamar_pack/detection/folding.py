@@ -74,8 +74,13 @@ def _merge(pending: Dict[str, Any], failure: Failure) -> None:
 
 
 def _payload(server: str, pending: Dict[str, Any]) -> Dict[str, Any]:
-    return failure_payload(server=server, **{k: pending[k] for k in (
-        "clients", "codes", "message", "ticket", "log_file", "first_seen", "last_seen", "count", "source")})
+    return failure_payload(
+        server=server,
+        **{
+            k: pending[k]
+            for k in ("clients", "codes", "message", "ticket", "log_file", "first_seen", "last_seen", "count", "source")
+        },
+    )
 
 
 class FailureFolder:
@@ -137,8 +142,10 @@ class WarningSuppressor:
         self.keys: Dict[str, Dict[str, Any]] = {}
         for key, entry in (state or {}).items():
             if isinstance(entry, dict) and isinstance(entry.get("window_end"), (int, float)):
-                self.keys[key] = {"window_end": float(entry["window_end"]),
-                                  "suppressed": int(entry.get("suppressed", 0))}
+                self.keys[key] = {
+                    "window_end": float(entry["window_end"]),
+                    "suppressed": int(entry.get("suppressed", 0)),
+                }
 
     def admit(self, server: str, code: int, now: float) -> bool:
         key = f"{server}|{code}"

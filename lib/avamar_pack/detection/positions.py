@@ -51,9 +51,16 @@ class FilePosition:
     @classmethod
     def from_dict(cls, raw: Any) -> Optional[FilePosition]:
         try:
-            pos = cls(path=str(raw["path"]), kind=str(raw["kind"]), dev=int(raw["dev"]), inode=int(raw["inode"]),
-                      offset=int(raw["offset"]), skip=int(raw.get("skip", 0)), counted=bool(raw.get("counted", False)),
-                      sig=str(raw.get("sig", "")))
+            pos = cls(
+                path=str(raw["path"]),
+                kind=str(raw["kind"]),
+                dev=int(raw["dev"]),
+                inode=int(raw["inode"]),
+                offset=int(raw["offset"]),
+                skip=int(raw.get("skip", 0)),
+                counted=bool(raw.get("counted", False)),
+                sig=str(raw.get("sig", "")),
+            )
         except (KeyError, TypeError, ValueError):
             return None
         if pos.offset < 0 or pos.skip < 0 or pos.kind not in ("avtar", "gsan"):
@@ -83,8 +90,13 @@ class StateStore:
             return {}
         return state
 
-    def save(self, files: Dict[str, FilePosition], folding: Dict[str, Any], warnings: Dict[str, Any],
-             patterns: Iterable[str] = ()) -> None:
+    def save(
+        self,
+        files: Dict[str, FilePosition],
+        folding: Dict[str, Any],
+        warnings: Dict[str, Any],
+        patterns: Iterable[str] = (),
+    ) -> None:
         state = {
             "patterns": sorted(set(patterns)),
             "version": STATE_VERSION,

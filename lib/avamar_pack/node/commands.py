@@ -32,6 +32,11 @@ def publickey(keyfile: str, serial: int) -> List[str]:
 DPNCTL_STATUS = ["dpnctl", "status"]
 DPNCTL_STATUS_MCS = ["dpnctl", "status", "mcs"]
 MCSERVER_RESTART = ["mcserver.sh", "--restart"]  # KB step 7
+# MCS writes its state (the session-ticket serial included) to its flush backup [C command]; an
+# MCS restored later from this flush then comes back on the new serial, not the drifted one.
+MCSERVER_FLUSH = ["mcserver.sh", "--flush"]
+# The node's clock as its logs write it (local time, no zone: GSAN and avtar stamps have none).
+NODE_LOCAL_TIME = ["date", "+%Y-%m-%dT%H:%M:%S"]
 
 # -- the public key export (KB step 3) ------------------------------------------------------
 # The KB runs `keytool ... -storepass \`avlockbox.sh -r keystore_passphrase\``, which puts the
@@ -144,6 +149,10 @@ def mccli_backup(client: str, dataset: str) -> List[str]:
     ]
 
 
+# Every activity MCS lists (running ones included); the caller keeps the running ones.
+MCCLI_ACTIVITIES = ["mccli", "activity", "show"]
+
+
 def mccli_activity_show(activity_id: str) -> List[str]:
     if not (activity_id.isascii() and activity_id.isdigit()):
         raise ValueError(f"activity id {activity_id[:40]!r} is not numeric")
@@ -158,3 +167,21 @@ def _require_int(value: object) -> None:
 def stat_owner_mode(path: str) -> List[str]:
     """``uid:gid:octal mode`` of ``path``."""
     return ["stat", "-c", "%u:%g:%a", "--", path]
+
+
+# -- the pack's own records on the node (pack state dir) -------------------------------------------
+# Writes $2 (a JSON record built from validated values) to $1 through a new temp file beside it
+# and an atomic rename; the temp file is never an existing entry (noclobber).
+WRITE_RECORD_SCRIPT = (
+    'set -e; umask 022; mkdir -p -- "$(dirname -- "$1")"; t="$1.tmp.$$"; rm -f -- "$t"; '
+    'set -C; printf "%s\\n" "$2" > "$t"; set +C; mv -f -- "$t" "$1"'
+)
+
+
+def write_record(path: str, text: str) -> List[str]:
+    return ["sh", "-c", WRITE_RECORD_SCRIPT, "sh", path, text]
+
+
+def remove_files(paths: Sequence[str]) -> List[str]:
+    """``rm -f`` of regular files named by the caller (validated node paths), never a directory."""
+    return ["rm", "-f", "--", *paths]

@@ -20,6 +20,7 @@ from avamar_pack.node.paths import NodePaths
 from avamar_pack.parsing.dpnctl import DpnctlStatus, parse_status
 from avamar_pack.parsing.keytable import Keytable, parse_keytable
 from avamar_pack.parsing.maintenance import MaintenanceStatus, parse_activity_status
+from avamar_pack.parsing.mccli import Activity, parse_activities
 from avamar_pack.parsing.srl import format_srl, parse_srl
 from avamar_pack.transport.base import CommandResult, Transport
 
@@ -78,6 +79,14 @@ class AvamarNode:
     def restart_mcs(self, timeout: float) -> CommandResult:
         return self.run(commands.MCSERVER_RESTART, timeout=timeout, check=True)
 
+    def flush_mcs(self, timeout: Optional[float] = None) -> CommandResult:
+        return self.run(commands.MCSERVER_FLUSH, timeout=timeout, check=True)
+
+    def activities(self) -> List[Activity]:
+        """Every activity ``mccli activity show`` lists (ParseError when mccli answers an error)."""
+        res = self.run(commands.MCCLI_ACTIVITIES, check=True)
+        return parse_activities(res.stdout)
+
     # -- MCS's serial file -------------------------------------------------------------------
     def read_srl_bytes(self) -> bytes:
         return self.transport.read_file(self.paths.srl, max_bytes=4096, timeout=self.timeout_s)
@@ -118,6 +127,11 @@ class AvamarNode:
         if res.exit_code > 1 and not res.stdout:
             raise ParseError(f"grep over GSAN logs failed: {res.stderr.strip()[:200]}")
         return res.stdout.splitlines()[-max_lines:]
+
+    def remove_files(self, paths: Sequence[str]) -> None:
+        """Remove regular files the caller listed (from ``list_files``); a missing one is fine."""
+        if paths:
+            self.run(commands.remove_files(paths), check=True)
 
     def tail_files(self, files: Sequence[str], lines: int) -> Dict[str, List[str]]:
         """Last ``lines`` lines of each file, by path (``tail -v`` headers split them)."""

@@ -54,3 +54,12 @@ class NodePaths:
     @property
     def lock_dir(self) -> str:
         return posixpath.join(self.pack_state_dir, "remediation.lock")
+
+    @property
+    def srl_dir(self) -> str:
+        """MCS's prefs directory: the ``.srl`` and the pack's ``.srl`` backups beside it."""
+        return posixpath.dirname(self.srl)
+
+    def record(self, name: str) -> str:
+        """A record the pack keeps on the node (``node.records``): ``<pack state dir>/<name>.json``."""
+        return posixpath.join(self.pack_state_dir, f"{name}.json")

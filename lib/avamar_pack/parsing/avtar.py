@@ -19,10 +19,11 @@ in ``AvtarScan.skipped``), and reports any other text it could not place as a sk
 
 Work is bounded: lines longer than ``MAX_LINE`` characters are cut there (with a reason), and
 every regular expression is linear in the line length (fixed-width prefixes, no nested repeats).
-Hot paths (a follower reading big logs) have three cheap filters, coarsest first:
-``block_might_matter(block)`` (one substring search: no ``MSG_ERR_AUTH_FAIL``, skip the block),
-``failure_windows(block)`` (only the text around each hit) and ``might_matter(line)`` (False
-means the line holds nothing failure detection uses).
+``might_matter(line)`` is the cheap pre-filter of hot paths: False means the line holds nothing
+run assembly (``avtar_runs``) or the diagnosis uses.
+
+Windows clients write the same records with CRLF line ends and a START banner with two spaces
+(``-----  START avtar log ...``) [C: Windows client logs]; both are accepted.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ CODE_CONNECTING = 5552
 CODE_COMMAND_DONE = 5314
 CODE_EXIT_FAILURE = 7001
 CODE_ERROR_SUMMARY = 6149
+CODE_INITIALIZING = 6555
 
 # Record headers are found from the literal "avtar" they all contain (str.find is a C loop),
 # then checked with anchored, fixed-shape expressions: linear, and ~10x faster than one
@@ -55,7 +57,7 @@ _STD_RE = re.compile(
 )
 _INT_TS_RE = re.compile(r"(?<![0-9/])[0-9]{4}/[0-9]{2}/[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})? $")
 _INT_TAIL_RE = re.compile(r"\[avtar\] {1,8}(?:(INFO|WARN|WARNING|ERROR|FATAL ERROR|FATAL): {1,8})?<([0-9]{1,7})>")
-_BANNER_DASHES_RE = re.compile(r"(?<!-)-{3,12} ?$")
+_BANNER_DASHES_RE = re.compile(r"(?<!-)-{3,12} {0,4}$")
 _BANNER_WORDS = ("START ", "END ")
 # A record whose timestamp was cut at the start of the line: some digits/separators, then `avtar`.
 _CUT_HEADER_RE = re.compile(
@@ -67,23 +69,37 @@ _TICKET_FIELD_RE = re.compile(r"\s+([A-Za-z_][A-Za-z0-9_]{0,31})=([^\s)]{0,64})"
 _BANNER_STAMP_RE = re.compile(r" {0,4}([0-9]{4}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9])")
 _INT_RE = re.compile(r"-?[0-9]{1,19}")
 
-_INTERNAL_SEVERITY = {"INFO": "Info", "WARN": "Warning", "WARNING": "Warning", "ERROR": "Error",
-                      "FATAL": "FATAL", "FATAL ERROR": "FATAL"}
+_INTERNAL_SEVERITY = {
+    "INFO": "Info",
+    "WARN": "Warning",
+    "WARNING": "Warning",
+    "ERROR": "Error",
+    "FATAL": "FATAL",
+    "FATAL ERROR": "FATAL",
+}
 
-# Substrings of every line that failure detection uses (see failures.py and diagnosis.py).
-_MATTER_NEEDLES = ("FATAL", "Error <", "ERROR: ", "MSG_ERR_AUTH_FAIL", "<5704>", "<8474>", "<5552>", "<5314>",
-                   "<6149>", "<7001>", "avtar log")
+# Substrings of every line that run assembly uses (see avtar_runs.py and diagnosis.py): failures,
+# run boundaries (8474, 6555, 5552, banners), outcomes (5314, 6149, 7001) and the client's account.
+_MATTER_NEEDLES = (
+    "FATAL",
+    "Error <",
+    "ERROR: ",
+    "<5704>",
+    "<8474>",
+    "<6555>",
+    "<5552>",
+    "<5314>",
+    "<6149>",
+    "<7001>",
+    "avtar log",
+    "--account=",
+)
 #: Public name of the needles, for followers that pre-filter raw bytes themselves.
 MATTER_NEEDLES = _MATTER_NEEDLES
 # Most lines are `YYYY-MM-DD HH:MM:SS avtar Info <NNNN>: ...`; of those only these codes matter.
 _INFO_PREFIX = " avtar Info "
-_INFO_CODES = frozenset({"<8474>", "<5552>", "<5314>", "<6149>"})
-
-#: The one needle of the failure this pack remediates. A block of log text without it holds no
-#: auth failure, so a follower may skip the whole block (one fast substring search instead of a
-#: per-line loop); in a block with it, ``failure_windows`` keeps the text around each hit, which
-#: includes the run's context lines (8474 log path, 5552 server) written just before the failure.
-BLOCK_NEEDLE = "MSG_ERR_AUTH_FAIL"
+_INFO_CODES = frozenset({"<8474>", "<6555>", "<5552>", "<5314>", "<6149>"})
+_ACCOUNT = "--account="
 
 
 @dataclass(frozen=True)
@@ -108,41 +124,14 @@ class AvtarScan:
 
 def might_matter(line: str) -> bool:
     """Cheap pre-filter: False means the line holds nothing failure detection uses."""
-    if line[19:31] == _INFO_PREFIX:  # the common case: one slice compare and one set lookup
-        return line[31:37] in _INFO_CODES or BLOCK_NEEDLE in line
+    if line[19:31] == _INFO_PREFIX and line.find("avtar", 31) < 0:
+        # The common case, one Info record alone on its line: one slice compare and one set lookup.
+        # (A pasted line runs more records after it: those go through the needles below.)
+        return line[31:37] in _INFO_CODES or _ACCOUNT in line
     for needle in _MATTER_NEEDLES:
         if needle in line:
             return True
     return False
-
-
-def block_might_matter(block: Union[str, bytes]) -> bool:
-    """False when a block of log text (str or bytes) holds no auth failure and may be skipped whole."""
-    if isinstance(block, bytes):
-        return BLOCK_NEEDLE.encode("ascii") in block
-    return BLOCK_NEEDLE in block
-
-
-def failure_windows(block: str, before: int = 8192, after: int = 2048) -> List[str]:
-    """Line-aligned slices of ``block`` around each ``BLOCK_NEEDLE``, overlapping ones merged.
-
-    For a follower's hot path: instead of scanning every line of a block that holds a failure,
-    scan ``before`` characters ahead of each hit (enough for the run's 8474 log path and 5552
-    server lines, written a few lines before the 5704) and ``after`` characters past it. Each
-    window is a gap in the record stream: close the run assembler before feeding the next one.
-    """
-    spans: List[List[int]] = []
-    pos = block.find(BLOCK_NEEDLE)
-    while pos >= 0:
-        start = block.rfind("\n", 0, max(pos - before, 0)) + 1 if pos > before else 0
-        end = block.find("\n", min(pos + after, len(block)))
-        end = len(block) if end < 0 else end + 1
-        if spans and start <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], end)
-        else:
-            spans.append([start, end])
-        pos = block.find(BLOCK_NEEDLE, end)
-    return [block[start:end] for start, end in spans]
 
 
 def _split_log_no(text: str) -> Tuple[str, Optional[int]]:
@@ -181,13 +170,14 @@ def _headers(line: str) -> List[_Header]:
             stamp = _INT_TS_RE.search(line, max(0, idx - 29), idx - 1) if tail else None
             if tail and stamp:
                 severity = _INTERNAL_SEVERITY.get(tail.group(1) or "INFO", "Info")
-                header = _Header(stamp.start(), tail.end(), "internal", stamp.group(0).strip(), severity,
-                                 int(tail.group(2)))
+                header = _Header(
+                    stamp.start(), tail.end(), "internal", stamp.group(0).strip(), severity, int(tail.group(2))
+                )
         if header is None and line.startswith("avtar log", idx):
             for word in _BANNER_WORDS:
                 begin = idx - len(word)
                 if begin >= 0 and line.startswith(word, begin):
-                    dashes = _BANNER_DASHES_RE.search(line, max(0, begin - 13), begin)
+                    dashes = _BANNER_DASHES_RE.search(line, max(0, begin - 17), begin)
                     if dashes:
                         header = _Header(dashes.start(), idx + 9, "banner", "", word.strip(), 0)
                     break
@@ -215,17 +205,18 @@ def scan_line(line: str) -> AvtarScan:
     if lead.strip():
         cut = _CUT_HEADER_RE.match(lead)
         if cut:
-            text, log_no = _split_log_no(lead[cut.end():])
+            text, log_no = _split_log_no(lead[cut.end() :])
             records.append(AvtarRecord(None, cut.group("sev"), int(cut.group("code")), text, log_no, "standard"))
             frag = cut.group("frag").strip()
-            skipped.append(f"timestamp cut to {frag!r}: record kept without timestamp" if frag
-                           else "record without timestamp kept")
+            skipped.append(
+                f"timestamp cut to {frag!r}: record kept without timestamp" if frag else "record without timestamp kept"
+            )
         else:
             skipped.append(f"not an avtar record: {lead.strip()[:80]!r}")
 
     for i, header in enumerate(headers):
         end = headers[i + 1].start if i + 1 < len(headers) else len(line)
-        body = line[header.end:end]
+        body = line[header.end : end]
         if header.shape == "banner":
             text = (f"{header.severity} avtar log" + body).strip()
             stamp = _BANNER_STAMP_RE.match(body)

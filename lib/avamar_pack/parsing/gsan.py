@@ -112,7 +112,7 @@ def parse_line(line: str) -> Optional[GsanRecord]:
         component=match.group("comp"),
         severity=_severity(match.group("sev")),
         code=code,
-        text=line[match.end():].strip(),
+        text=line[match.end() :].strip(),
     )
 
 
@@ -139,7 +139,7 @@ def scan_line(line: str) -> List[TicketWarning]:
         if code not in TICKET_CODES:
             continue
         end = headers[i + 1].start() if i + 1 < len(headers) else len(line)
-        body = line[match.end():end]
+        body = line[match.end() : end]
         if "sessionkeytable" not in body:
             continue
         serial = minserial = None
@@ -151,12 +151,14 @@ def scan_line(line: str) -> List[TicketWarning]:
             used = _USED_RE.search(body)
             if used:
                 serial = _serial(used.group(1))
-        warnings.append(TicketWarning(
-            code=code,
-            kind=KIND_BY_CODE[code],
-            serial=serial,
-            minserial=minserial,
-            timestamp=parse_timestamp(match.group("ts")),
-            text=line[match.start():end].strip(),
-        ))
+        warnings.append(
+            TicketWarning(
+                code=code,
+                kind=KIND_BY_CODE[code],
+                serial=serial,
+                minserial=minserial,
+                timestamp=parse_timestamp(match.group("ts")),
+                text=line[match.start() : end].strip(),
+            )
+        )
     return warnings

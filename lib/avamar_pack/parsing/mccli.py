@@ -43,6 +43,11 @@ Accepted table format (what the simulator must print):
   All other values stay strings exactly as printed (times, ``1.8 MB``, ``<0.05%``).
 * Statuses seen [C]: ``Completed``, ``Completed w/Exception(s)``, ``Running``,
   ``Waiting-Client``, ``Failed``, ``Canceled``, ``Timed Out - Start``, ``Dropped Session``.
+
+``Activity.kind`` sorts the ``Type`` column into ``backup`` (``Scheduled Backup``,
+``On-Demand Backup`` [C]), ``restore`` and ``replication`` (``Restore``, ``Replication Source``,
+``Replication Destination`` [I]: any type naming them) and ``other``; the pre-remediation check
+refuses to restart MCS under a running restore or replication.
 """
 
 from __future__ import annotations
@@ -140,6 +145,28 @@ class Activity:
     @property
     def active(self) -> bool:
         return (self.status or "").lower() in ACTIVE_STATUSES
+
+    @property
+    def kind(self) -> str:
+        """``backup``, ``restore``, ``replication`` or ``other``, from the ``Type`` column."""
+        return activity_kind(self.type)
+
+    @property
+    def client_name(self) -> Optional[str]:
+        """The MCS client path (``/clients/db01``) when a domain is listed, else the client column."""
+        if not self.client:
+            return None
+        if self.domain and self.domain.startswith("/") and not self.client.startswith("/"):
+            return self.domain.rstrip("/") + "/" + self.client
+        return self.client
+
+
+def activity_kind(type_text: Optional[str]) -> str:
+    text = (type_text or "").lower()
+    for kind in ("restore", "replication", "backup"):
+        if kind in text:
+            return kind
+    return "other"
 
 
 def _check_size(text: str) -> None:

@@ -1,14 +1,16 @@
 """How the pack reaches an Avamar utility node: ``local``, ``ssh`` (paramiko) or ``salt``
 (salt-api). All three implement ``Transport``; pick one with ``open_transport``.
 
-paramiko and requests are imported only when their transport is used.
+paramiko and requests are imported only when their transport is used. Opening a transport
+applies the security rules of ``transport.policy`` and ``transport.keys`` (credentials checked,
+salt-api over https only unless allowed) and raises ConfigError before anything runs.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from avamar_pack.config import ServerSettings, salt_api_settings
+from avamar_pack.config import ServerSettings
 from avamar_pack.transport.base import CommandResult, Transport
 from avamar_pack.transport.redact import redact
 
@@ -26,7 +28,8 @@ def open_transport(settings: ServerSettings, config: Mapping[str, Any]) -> Trans
 
         return SshTransport(settings)
     if settings.transport == "salt":
+        from avamar_pack.transport.policy import salt_api, salt_runas
         from avamar_pack.transport.salt import SaltTransport
 
-        return SaltTransport(settings, salt_api_settings(config))
+        return SaltTransport(settings, salt_api(config), runas=salt_runas(settings, config))
     raise ValueError(f"unknown transport {settings.transport!r}")

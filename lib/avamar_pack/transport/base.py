@@ -69,9 +69,17 @@ def check_env(env: Optional[Mapping[str, str]]) -> Dict[str, str]:
     return checked
 
 
+# The C locale on every transport: the parsers read English, unlocalised tool output.
+LOCALE_ENV = {"LANG": "C", "LC_ALL": "C"}
+
+
 def node_env(settings: ServerSettings, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
-    """The variables a command gets on the node: PATH from ``command_path``, then ``env``."""
+    """The variables a command gets on the node: PATH from ``command_path``, the C locale, then ``env``.
+
+    That is all the pack adds; nothing of the st2 action's own environment (``ST2_*``, the
+    action's auth token, proxies) is ever passed on."""
     merged = {"PATH": ":".join(settings.command_path)}
+    merged.update(LOCALE_ENV)
     merged.update(check_env(env))
     return merged
 

@@ -1,15 +1,21 @@
 """Commands and files on this machine: for a pack running on the utility node itself, and
-for the simulator. No shell anywhere: argv goes to ``subprocess`` as a list."""
+for the simulator. No shell anywhere: argv goes to ``subprocess`` as a list.
+
+Commands get a minimal environment, as over SSH and Salt: ``node_env`` (PATH from
+``command_path``, LANG/LC_ALL=C, the caller's ``env``) plus HOME, USER and LOGNAME of the
+user the action runs as. The action's own environment is not inherited: under StackStorm it
+holds ``ST2_ACTION_AUTH_TOKEN``, an st2 API token no node command has any use for."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import stat
 import subprocess
 import tempfile
 import time
-from typing import Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 from avamar_pack.errors import CommandTimeout, TransportError
 from avamar_pack.transport.base import (
@@ -35,7 +41,7 @@ class LocalTransport(Transport):
         check: bool = False,
     ) -> CommandResult:
         args = check_argv(argv)
-        variables = dict(os.environ)
+        variables = login_env()
         variables.update(node_env(self.settings, env))
         started = time.monotonic()
         try:
@@ -116,6 +122,16 @@ class LocalTransport(Transport):
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+
+def login_env() -> Dict[str, str]:
+    """HOME, USER and LOGNAME of the user this process runs as (what a login on the node sets)."""
+    try:
+        entry = pwd.getpwuid(os.getuid())
+        home, user = entry.pw_dir, entry.pw_name
+    except KeyError:  # a uid without a passwd entry (some containers)
+        home, user = os.environ.get("HOME", "/"), str(os.getuid())
+    return {"HOME": home, "USER": user, "LOGNAME": user}
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -8,7 +8,7 @@ that leaves the transport has the values of password-like options replaced by ``
 from __future__ import annotations
 
 import re
-from typing import List, Sequence
+from typing import Any, List, Mapping, Sequence
 
 MASK = "***"
 
@@ -77,3 +77,35 @@ def format_argv(argv: Sequence[str], limit: int = 300) -> str:
     """The redacted command as one readable line for messages (not for execution)."""
     text = " ".join(redact(argv))
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def configured_secrets(config: Mapping[str, Any]) -> List[str]:
+    """Every secret value of a pack config (servers' passwords and key texts, the salt password).
+
+    For ``mask_secrets``: a last line of defence for text about to leave an action. A key given
+    as a file path is not itself a secret, so it is left out; a key given as text contributes
+    its whole value and each line of its body.
+    """
+    found: List[str] = []
+    servers = (config or {}).get("servers") or {}
+    for entry in servers.values() if isinstance(servers, Mapping) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        for key in ("password", "private_key"):
+            value = entry.get(key)
+            if isinstance(value, str) and value.strip() and not value.strip().startswith(("/", "~/")):
+                found.append(value)
+                found.extend(line.strip() for line in value.splitlines() if len(line.strip()) >= 8)
+    salt = (config or {}).get("salt") or {}
+    if isinstance(salt, Mapping) and isinstance(salt.get("password"), str) and salt["password"]:
+        found.append(salt["password"])
+    # Longest first, so a whole key is masked before one of its lines would split it.
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``***``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, MASK)
+    return text

@@ -8,6 +8,10 @@ Commands run with ``cmd.run_all`` and ``python_shell: False``, the argv list han
 as a list, so the minion executes it without any shell. Salt's JSON carries text only:
 file content crosses it base64-encoded (see ``remote.ShellNodeTransport``).
 
+``runas`` (``servers.<name>.runas``) makes the minion run every command, file read and atomic
+write as that user (salt's ``runas``), so files the pack creates on the node (the node lock)
+belong to the same user as over SSH, e.g. ``admin``, instead of root.
+
 Note for operators: salt keeps a job's arguments in the master's job cache; never pass a
 secret in argv, stdin or env through this transport unless that cache is protected.
 """
@@ -44,12 +48,14 @@ class SaltTransport(ShellNodeTransport):
         *,
         connect_timeout: float = 10.0,
         session: Optional[requests.Session] = None,
+        runas: Optional[str] = None,
     ) -> None:
         super().__init__(settings)
         if not settings.salt_target:
             raise ValueError("the salt transport needs servers.<name>.salt_target")
         self.api = api
         self.target = settings.salt_target
+        self.runas = runas
         self.connect_timeout = connect_timeout
         self.logins = 0  # how many times this instance logged in (token reuse is observable)
         self._session = session or requests.Session()
@@ -144,6 +150,8 @@ class SaltTransport(ShellNodeTransport):
         }
         if text_stdin is not None:
             kwarg["stdin"] = text_stdin
+        if self.runas:
+            kwarg["runas"] = self.runas
         lowstate = {
             "client": "local",
             "tgt": minion,

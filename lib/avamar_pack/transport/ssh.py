@@ -7,11 +7,14 @@ contact and a *changed* key is still refused, as OpenSSH's ``StrictHostKeyChecki
 SSH runs a command line, not an argv. The line is always the constant wrapper
 ``node_scripts.EXEC_WITH_ENV`` followed by the argv, every element passed through
 ``shlex.quote``; environment values travel on stdin, so they never appear in a command line.
+
+Credentials: ``username`` is required (the pack never logs in as root by default); the private
+key is read and checked when the transport is created (``keys.load_private_key``: accepted
+forms, and refusals that never echo the key); the password is only ever handed to paramiko.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shlex
@@ -23,8 +26,9 @@ import paramiko
 from paramiko.ssh_exception import NoValidConnectionsError
 
 from avamar_pack.config import ServerSettings
-from avamar_pack.errors import CommandTimeout, TransportError
+from avamar_pack.errors import CommandTimeout, ConfigError, TransportError
 from avamar_pack.transport import node_scripts
+from avamar_pack.transport.keys import check_secret_string, load_private_key
 from avamar_pack.transport.redact import format_argv
 from avamar_pack.transport.remote import RawResult, ShellNodeTransport
 
@@ -38,8 +42,21 @@ class SshTransport(ShellNodeTransport):
 
     def __init__(self, settings: ServerSettings, *, connect_timeout: float = 15.0) -> None:
         super().__init__(settings)
+        prefix = f"servers.{settings.name}"
+        if not settings.username:
+            raise ConfigError(
+                f"{prefix}.username is required for the ssh transport (the pack never logs in as root by default;"
+                " use the node's admin user, or root explicitly)"
+            )
         self.port = settings.port or 22
-        self.username = settings.username or "root"
+        self.username = settings.username
+        self._password = check_secret_string(settings.password, f"{prefix}.password")
+        # Loaded now, so a bad key fails before any command, with the config key named.
+        self._pkey: Optional[paramiko.PKey] = (
+            load_private_key(settings.private_key, f"{prefix}.private_key") if settings.private_key else None
+        )
+        if self._pkey is None and self._password is None:
+            raise ConfigError(f"{prefix} has neither private_key nor password: the ssh transport needs one")
         self.connect_timeout = connect_timeout
         self.connections_opened = 0  # how many SSH connections this instance made
         self._client: Optional[paramiko.SSHClient] = None
@@ -72,16 +89,13 @@ class SshTransport(ShellNodeTransport):
             client.set_missing_host_key_policy(_AcceptNewPolicy(known_hosts))
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        pkey = self._load_key(fail) if self.settings.private_key else None
-        if pkey is None and not self.settings.password:
-            raise fail("no private_key and no password configured for this server")
         try:
             client.connect(
                 self.host,
                 port=self.port,
                 username=self.username,
-                pkey=pkey,
-                password=self.settings.password,
+                pkey=self._pkey,
+                password=self._password,
                 timeout=self.connect_timeout,
                 banner_timeout=self.connect_timeout,
                 auth_timeout=self.connect_timeout,
@@ -119,28 +133,6 @@ class SshTransport(ShellNodeTransport):
             raise fail("no transport after connect")
         live.set_keepalive(30)
         return live
-
-    def _load_key(self, fail) -> paramiko.PKey:  # noqa: ANN001 - fail is a local factory
-        value = self.settings.private_key or ""
-        if "-----BEGIN" in value:
-            text = value
-        else:
-            path = os.path.expanduser(value.strip())
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise fail(f"cannot read private key file {path}: {getattr(exc, 'strerror', None) or exc}")
-        classes = [getattr(paramiko, n) for n in ("Ed25519Key", "ECDSAKey", "RSAKey") if hasattr(paramiko, n)]
-        for cls in classes:
-            try:
-                return cls.from_private_key(io.StringIO(text))
-            except paramiko.PasswordRequiredException:
-                raise fail("the private key is encrypted with a passphrase; configure an unencrypted key")
-            except (paramiko.SSHException, ValueError, TypeError, IndexError):
-                continue
-        # Never echo the key text: it is a secret even when it is garbage.
-        raise fail("private_key is not a readable RSA, ECDSA or Ed25519 private key")
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -222,7 +214,7 @@ def _strip_pid(err: bytes) -> Tuple[Optional[int], bytes]:
     match = _PID_LINE_RE.match(err)
     if not match:
         return None, err
-    return int(match.group(1)), err[match.end():]
+    return int(match.group(1)), err[match.end() :]
 
 
 class _AcceptNewPolicy(paramiko.MissingHostKeyPolicy):

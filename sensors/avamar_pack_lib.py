@@ -1,0 +1,21 @@
+"""Puts the pack's lib/ on sys.path so the sensors work with enable_common_libs off (st2's default).
+
+st2's sensor container puts only the sensor's own folder (sensors/) on the import path; the
+pack's lib/ is added by st2 only with ``[packs] enable_common_libs = True``. Importing this
+module adds it when it is missing (and nothing when st2 already did). It has no .yaml: st2
+registers sensors by their metadata, so it is never taken for a sensor.
+"""
+
+import os
+import sys
+
+PACK_LIB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
+
+
+def _on_path(folder: str) -> bool:
+    real = os.path.realpath(folder)
+    return any(os.path.realpath(entry or os.curdir) == real for entry in sys.path)
+
+
+if os.path.isdir(os.path.join(PACK_LIB_DIR, "avamar_pack")) and not _on_path(PACK_LIB_DIR):
+    sys.path.insert(0, PACK_LIB_DIR)

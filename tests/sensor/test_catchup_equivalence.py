@@ -1,0 +1,153 @@
+"""Catch-up and live give the same results (issue 16): same dispatches, same saved positions.
+
+Three ways over the same bytes, on realistic fixtures (appended multi-run logs without END
+banners, runs with END banners, Windows CRLF logs, the KB's run-together paste, lookalikes,
+GSAN logs):
+
+* catch-up: everything written before the engine starts, ``read_existing_logs``: big blocks,
+  lines passed over where ``catchup.py`` proves it exact;
+* live: the engine follows the files while the same text is appended run by run, in the order
+  catch-up reads it (file by file), one pass after each append;
+* reference: catch-up with passing over disabled, i.e. every line parsed.
+
+The clock is fixed, so folding windows cannot differ; the positions and folding state the
+engine saves last must be equal too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from avamar_pack.detection import catchup
+from avamar_pack.detection.engine import DetectionEngine
+from realistic_logs import appended_run, gsan_warnings, lookalike_runs, run_together, windows_run
+from sensorkit import Clock, config, failing_run, good_run
+
+SERVERS = {
+    "ava1": {"transport": "local", "host": "ava1.example.com", "hostnames": ["avamar.com"]},
+    "ava2": {"transport": "local", "host": "ava2.example.com"},
+}
+GSAN_NOISE = "2026/01/05-03:00:00.{n:05d} {{0.1}} [srvm-1#srv:112]  <0805> checkpoint cp.20260105 completed\n"
+
+
+class Service:
+    def __init__(self) -> None:
+        self.values: Dict[str, str] = {}
+        self.dispatched: List[Dict[str, Any]] = []
+
+    def get_value(self, name: str, local: bool = True) -> Any:
+        return self.values.get(name)
+
+    def set_value(self, name: str, value: str, local: bool = True) -> None:
+        self.values[name] = value
+
+    def dispatch(self, trigger: str, payload: Dict[str, Any]) -> None:
+        self.dispatched.append({"trigger": trigger, "payload": payload})
+
+
+def fixture(seed: int) -> Dict[str, List[bytes]]:
+    """file name -> its pieces (one run or a few lines each), realistic shapes mixed at random."""
+    rng = random.Random(seed)
+    files: Dict[str, List[bytes]] = {}
+    for f in range(rng.randint(2, 4)):
+        pieces: List[bytes] = []
+        for r in range(rng.randint(5, 40)):
+            when = f"2026-01-05 {3 + r // 60:02d}:{r % 60:02d}:00"
+            host = rng.choice(["ava1.example.com", "ava2.example.com", "avamar.com", "avamar-dr.example", None])
+            shape = rng.random()
+            if shape < 0.3:  # appended avtar.log: no banner, no 8474, no END
+                lines = appended_run(when, host, rng.random() < 0.5, serial=seed * 1000 + f * 100 + r)
+            elif shape < 0.55:
+                lines = failing_run(
+                    f"c{f}{r}",
+                    host=host or "ava1.example.com",
+                    when=when,
+                    end_banner=rng.random() < 0.5,
+                    serial=seed * 1000 + f * 100 + r,
+                )
+            elif shape < 0.8:
+                lines = good_run(f"c{f}{r}", when=when) + ["2026/01/05-03:00:00.12345 [avtar]  <1291> FIPS mode\n"]
+            elif shape < 0.84:
+                lines = run_together(appended_run(when, host, True, serial=seed * 1000 + f * 100 + r))
+            elif shape < 0.88:  # pasted, its first record an Info line that matters to nobody
+                lines = run_together(appended_run(when, None, True, serial=seed * 1000 + f * 100 + r)[1:])
+            elif shape < 0.94:
+                pieces.append(
+                    windows_run(f"win{f}{r}", when=when, fails=rng.random() < 0.7, serial=seed * 1000 + f * 100 + r)
+                )
+                continue
+            else:
+                lines = lookalike_runs(when)
+            noise = [f"{when} avtar Info <5156>: Backup #{r} timestamp {when}, 1,234 files\n"] * rng.randint(0, 30)
+            cut = rng.randint(0, len(lines))
+            pieces.append("".join(lines[:cut] + noise + lines[cut:]).encode())
+        files[f"clientlogs/c{f}.log"] = pieces
+    gsan: List[bytes] = []
+    for n in range(rng.randint(1, 20)):
+        noise = "".join(GSAN_NOISE.format(n=n * 100 + i) for i in range(rng.randint(0, 200)))
+        gsan.append((noise + ("".join(gsan_warnings(serial=20000 + n)) if rng.random() < 0.4 else "")).encode())
+    files["gsan/gsan.log"] = gsan
+    return files
+
+
+def run_engine(tmp: str, files: Dict[str, List[bytes]], mode: str) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    cfg = config(tmp, window=600, servers=SERVERS)
+    service, clock = Service(), Clock()
+    paths = {name: os.path.join(tmp, name) for name in files}
+    for name, pieces in files.items():  # the same inodes for every mode: the same reading order
+        with open(paths[name], "r+b" if os.path.exists(paths[name]) else "wb") as handle:
+            handle.truncate(0)
+            if mode != "live":
+                handle.write(b"".join(pieces))
+    engine = DetectionEngine(
+        cfg, service, logging.getLogger("test.catchup"), clock=clock, from_beginning=mode != "live"
+    )
+    engine.poll_once()
+    if mode == "live":
+
+        def key(name: str) -> str:
+            st = os.stat(paths[name])
+            return f"{st.st_dev}:{st.st_ino}"  # the file source reads its files in this order
+
+        for name in sorted(files, key=key):
+            for piece in files[name]:
+                with open(paths[name], "ab") as handle:
+                    handle.write(piece)
+                engine.poll_once()
+    for _ in range(3):
+        engine.poll_once()
+    clock.advance(601)
+    engine.poll_once()
+    engine.poll_once()
+    engine.close()
+    state = json.loads(service.values["detection_state"])
+    positions = {v["path"]: (v["offset"], v["skip"], v["counted"]) for v in state["files"].values()}
+    return service.dispatched, {"positions": positions, "folding": state["folding"], "warnings": state["warnings"]}
+
+
+@pytest.fixture
+def line_by_line(monkeypatch):
+    """Passing over disabled: every line of every block goes through the parsers."""
+    monkeypatch.setattr(catchup, "last_closing_line_end", lambda data, start, limit: -1)
+    monkeypatch.setattr(catchup.Needles, "next_line", lambda self, pos: pos)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_catch_up_equals_live_and_the_line_by_line_reference(seed, tmp_path, request) -> None:
+    files = fixture(seed)
+    results = {}
+    for mode in ("catch-up", "live", "reference"):
+        if mode == "reference":
+            request.getfixturevalue("line_by_line")
+        results[mode] = run_engine(str(tmp_path), files, mode)
+    catch_up, live, reference = results["catch-up"], results["live"], results["reference"]
+    assert catch_up[0] == reference[0], "passing over changed what is dispatched"
+    assert catch_up[0] == live[0], "catch-up and live dispatch differently"
+    assert catch_up[1] == live[1] == reference[1], "the saved positions or folding state differ"
+    auth = [d for d in catch_up[0] if d["trigger"] == "avamar.backup_auth_failure"]
+    assert auth, "the fixture must hold failures"
