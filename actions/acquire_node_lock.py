@@ -18,5 +18,9 @@ class AcquireNodeLock(AvamarAction):
             liveness, api_url = self.lock_owner_liveness()
             return {"lock_owner": owner, "liveness": liveness, "st2_api": api_url}
 
-        return self.execute(server, validate, lambda node, result, **p: acquire_node_lock(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: acquire_node_lock(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

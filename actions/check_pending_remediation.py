@@ -17,8 +17,10 @@ class CheckPendingRemediation(Action):
         except ValidationError as exc:
             return False, {"error": {"step": "check_pending", "reason": str(exc), "state_left": "nothing changed"}}
         failures = failures if isinstance(failures, dict) else {}
-        failures = {"count": failures.get("count") if isinstance(failures.get("count"), int) else 1,
-                    "clients": [c for c in failures.get("clients") or [] if isinstance(c, str)]}
+        failures = {
+            "count": failures.get("count") if isinstance(failures.get("count"), int) else 1,
+            "clients": [c for c in failures.get("clients") or [] if isinstance(c, str)],
+        }
 
         def get_value(key):
             return self.action_service.get_value(key, local=True)

@@ -11,12 +11,13 @@ class DiagnoseSessionTickets(AvamarAction):
 
     def run(self, server, margin=None, detection=None, verify_serial=None, command_timeout=None):
         def validate(settings):
-            return {"server": settings.name,
-                    "margin": self.remediation_setting("serial_margin", margin),
-                    # Untrusted: validated field by field (and ignored where invalid) by trigger_evidence.
-                    "detection": detection,
-                    "verify_serial": None if verify_serial is None else validate_serial(verify_serial,
-                                                                                        "verify_serial")}
+            return {
+                "server": settings.name,
+                "margin": self.remediation_setting("serial_margin", margin),
+                # Untrusted: validated field by field (and ignored where invalid) by trigger_evidence.
+                "detection": detection,
+                "verify_serial": None if verify_serial is None else validate_serial(verify_serial, "verify_serial"),
+            }
 
         def work(node, result, **params):
             return diagnose_session_tickets(node, result=result, **params)

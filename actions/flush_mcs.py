@@ -14,10 +14,16 @@ class FlushMcs(AvamarAction):
 
     def run(self, server, serial=None, timeout=None, lock_owner=None, command_timeout=None):
         def validate(settings):
-            return {"serial": None if serial is None else validate_serial(serial),
-                    "enabled": self.remediation_settings().flush_mcs,
-                    "timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=3600),
-                    "lock_owner": validate_lock_owner(lock_owner)}
+            return {
+                "serial": None if serial is None else validate_serial(serial),
+                "enabled": self.remediation_settings().flush_mcs,
+                "timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=3600),
+                "lock_owner": validate_lock_owner(lock_owner),
+            }
 
-        return self.execute(server, validate, lambda node, result, **p: flush_mcs(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: flush_mcs(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

@@ -13,17 +13,35 @@ class PrepareRemediation(Action):
 
     Opens no transport: a refusal here leaves the node exactly as it was."""
 
-    def run(self, server, dry_run=False, serial_margin=None, max_publickey_attempts=None, test_backup=True,
-            detection=None, notify_route=None, mcs_restart_timeout=None, test_backup_timeout=None):
-        params = {"server": server, "dry_run": dry_run, "serial_margin": serial_margin,
-                  "max_publickey_attempts": max_publickey_attempts, "test_backup": test_backup,
-                  "detection": detection, "notify_route": notify_route,
-                  "mcs_restart_timeout": mcs_restart_timeout, "test_backup_timeout": test_backup_timeout}
+    def run(
+        self,
+        server,
+        dry_run=False,
+        serial_margin=None,
+        max_publickey_attempts=None,
+        test_backup=True,
+        detection=None,
+        notify_route=None,
+        mcs_restart_timeout=None,
+        test_backup_timeout=None,
+    ):
+        params = {
+            "server": server,
+            "dry_run": dry_run,
+            "serial_margin": serial_margin,
+            "max_publickey_attempts": max_publickey_attempts,
+            "test_backup": test_backup,
+            "detection": detection,
+            "notify_route": notify_route,
+            "mcs_restart_timeout": mcs_restart_timeout,
+            "test_backup_timeout": test_backup_timeout,
+        }
         config = dict(self.config or {})
         try:
             return True, prepare(config, params)
         except ValidationError as exc:  # ConfigError is a ValidationError
             self.logger.warning("prepare_remediation refused the run: %s", exc)
-            return False, {"route": route_for_report(config, params),
-                           "error": {"step": "validate_inputs", "reason": str(exc)[:500],
-                                     "state_left": NOTHING_TOUCHED}}
+            return False, {
+                "route": route_for_report(config, params),
+                "error": {"step": "validate_inputs", "reason": str(exc)[:500], "state_left": NOTHING_TOUCHED},
+            }

@@ -14,5 +14,9 @@ class RecordRemediation(AvamarAction):
         def validate(settings):
             return {"serial": validate_serial(serial), "lock_owner": validate_lock_owner(lock_owner)}
 
-        return self.execute(server, validate, lambda node, result, **p: record_remediation(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: record_remediation(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

@@ -17,5 +17,9 @@ class ReleaseNodeLock(AvamarAction):
                 raise ValidationError("lock_owner is required")
             return {"lock_owner": owner}
 
-        return self.execute(server, validate, lambda node, result, **p: release_node_lock(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: release_node_lock(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

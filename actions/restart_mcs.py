@@ -15,9 +15,16 @@ class RestartMcs(AvamarAction):
 
     def run(self, server, timeout=None, lock_owner=None, command_timeout=None):
         def validate(settings):
-            return {"timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout",
-                                            maximum=MAX_TIMEOUT_S),
-                    "lock_owner": validate_lock_owner(lock_owner)}
+            return {
+                "timeout": positive_int(
+                    DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=MAX_TIMEOUT_S
+                ),
+                "lock_owner": validate_lock_owner(lock_owner),
+            }
 
-        return self.execute(server, validate, lambda node, result, **p: restart_mcs(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: restart_mcs(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

@@ -26,11 +26,18 @@ class RunTestBackup(AvamarAction):
             name = client or (configured.client if configured else None)
             if not name:
                 raise ValidationError(f"no client given and servers.{settings.name}.test_backup is not configured")
-            return {"client": validate_client_name(name),
-                    "dataset": _dataset(dataset or (configured.dataset if configured else "/Default Dataset")),
-                    "timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout",
-                                            maximum=MAX_TIMEOUT_S),
-                    "lock_owner": validate_lock_owner(lock_owner)}
+            return {
+                "client": validate_client_name(name),
+                "dataset": _dataset(dataset or (configured.dataset if configured else "/Default Dataset")),
+                "timeout": positive_int(
+                    DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=MAX_TIMEOUT_S
+                ),
+                "lock_owner": validate_lock_owner(lock_owner),
+            }
 
-        return self.execute(server, validate, lambda node, result, **p: run_test_backup(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: run_test_backup(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

@@ -14,12 +14,15 @@ class SetGsanMinserial(AvamarAction):
         def validate(settings):
             return {
                 "serial": validate_serial(serial),
-                "max_attempts": self.remediation_setting("max_publickey_attempts", max_attempts,
-                                                         maximum=20),
+                "max_attempts": self.remediation_setting("max_publickey_attempts", max_attempts, maximum=20),
                 "margin": self.remediation_setting("serial_margin", None),
                 "dry_run": as_bool(dry_run, "dry_run"),
                 "lock_owner": validate_lock_owner(lock_owner),
             }
 
-        return self.execute(server, validate, lambda node, result, **p: set_gsan_minserial(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: set_gsan_minserial(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

@@ -12,9 +12,16 @@ class WriteMcsSerial(AvamarAction):
 
     def run(self, server, serial, dry_run=False, lock_owner=None, command_timeout=None):
         def validate(settings):
-            return {"serial": validate_serial(serial), "dry_run": as_bool(dry_run, "dry_run"),
-                    "lock_owner": validate_lock_owner(lock_owner),
-                    "backups_kept": self.remediation_settings().srl_backups_kept}
+            return {
+                "serial": validate_serial(serial),
+                "dry_run": as_bool(dry_run, "dry_run"),
+                "lock_owner": validate_lock_owner(lock_owner),
+                "backups_kept": self.remediation_settings().srl_backups_kept,
+            }
 
-        return self.execute(server, validate, lambda node, result, **p: write_mcs_serial(node, result=result, **p),
-                            command_timeout=command_timeout)
+        return self.execute(
+            server,
+            validate,
+            lambda node, result, **p: write_mcs_serial(node, result=result, **p),
+            command_timeout=command_timeout,
+        )

@@ -306,7 +306,11 @@ def run(opts: Options) -> List[Row]:
         st2 = _st2_wrapper()
         with _BytecodeCache(os.path.join(work, "pycache")):
             local_noop = _noop_runner(pack, work, _pack_config(os.path.join(work, "unused")))
-            floor_kind = "st2 v3.9.0's python_action_wrapper" if st2 else "the local runner's wrapper"
+            floor_kind = (
+                "st2's floor: {n} no-op actions through st2 v3.9.0's python_action_wrapper"
+                if st2
+                else "no st2 tree (ST2_REF): the local runner's floor, {n} no-op actions through its wrapper"
+            )
             noop = _st2_noop(st2, work, pack.ref) if st2 else local_noop
             say("workflow: warm-up run (bytecode compiled once, not counted)")
             warm = _one_run(pack, work, 0)
@@ -425,7 +429,7 @@ def _row(
             f"{'remediated in every run' if all_remediated else outcomes}"
         ),
         reference=(
-            f"st2's floor: {processes} no-op actions through {floor_kind}, right after each run: "
+            f"{floor_kind.format(n=processes)}, right after each run: "
             f"{median(floors):.2f} s wall ({median(floor_each) * 1000:.0f} ms each), {median(floor_cpus):.2f} s CPU"
         ),
         target=(

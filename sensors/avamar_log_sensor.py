@@ -19,7 +19,7 @@ import avamar_pack_lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (
 import threading
 from typing import Any, Callable, List, Mapping, Optional
 
-from avamar_pack.config import salt_api_settings, section
+from avamar_pack.config import section
 from avamar_pack.detection.engine import DetectionEngine
 from avamar_pack.detection.wakeup import Wakeup
 from st2reactor.sensor.base import Sensor
@@ -48,9 +48,11 @@ class AvamarLogSensor(Sensor):
         if sensor_cfg.get("salt_events"):
             # Imported here: the salt-api client pulls in requests, which a file-only sensor never needs.
             from avamar_pack.detection.sources.salt_api import DEFAULT_PREFIXES, SaltEventClient  # noqa: PLC0415
+            from avamar_pack.transport.policy import salt_api  # noqa: PLC0415 - https and CA rules, as the transport
+
 
             prefixes = sensor_cfg.get("salt_tag_prefixes") or list(DEFAULT_PREFIXES)
-            self._salt = SaltEventClient(salt_api_settings(self.config), self._on_salt_event, prefixes)
+            self._salt = SaltEventClient(salt_api(self.config), self._on_salt_event, prefixes)
 
     def run(self) -> None:
         if self._salt is not None:
@@ -77,6 +79,11 @@ class AvamarLogSensor(Sensor):
         if self._engine is None:
             self.setup()
         self._engine.clock = clock
+
+    @property
+    def salt_reader(self) -> Optional[Any]:
+        """The salt-api event reader (``sources.salt_api.SaltEventClient``) when sensor.salt_events is on."""
+        return self._salt
 
     @property
     def skip_notes(self) -> List[str]:

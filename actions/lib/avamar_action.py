@@ -24,6 +24,7 @@ from avamar_pack.node.paths import NodePaths
 from avamar_pack.remediation.acquire_node_lock import Liveness, st2_liveness
 from avamar_pack.st2api import St2Api
 from avamar_pack.transport import open_transport
+from avamar_pack.transport.redact import configured_secrets, mask_secrets
 from st2common.runners.base_action import Action
 
 Work = Callable[[AvamarNode, Dict[str, Any]], Any]
@@ -64,15 +65,23 @@ class AvamarAction(Action):
         return positive_int(value, key, minimum=minimum, maximum=maximum)
 
     # -- the one way an action runs -----------------------------------------------------------
-    def execute(self, server: Any, validate: Callable[[ServerSettings], Dict[str, Any]], work: Callable[..., Any],
-                *, command_timeout: Any = None, lock_ttl_s: float = DEFAULT_TTL_S) -> ActionResult:
+    def execute(
+        self,
+        server: Any,
+        validate: Callable[[ServerSettings], Dict[str, Any]],
+        work: Callable[..., Any],
+        *,
+        command_timeout: Any = None,
+        lock_ttl_s: float = DEFAULT_TTL_S,
+    ) -> ActionResult:
         """Validate (``server`` then the rest), open the node, run ``work(node, result, **params)``."""
         result: Dict[str, Any] = {}
         try:
             settings = server_settings(dict(self.config), server)
             params = validate(settings)
-            timeout_s = positive_int(DEFAULT_COMMAND_TIMEOUT if command_timeout is None else command_timeout,
-                                     "command_timeout", maximum=3600)
+            timeout_s = positive_int(
+                DEFAULT_COMMAND_TIMEOUT if command_timeout is None else command_timeout, "command_timeout", maximum=3600
+            )
         except ValidationError as exc:  # ConfigError is a ValidationError
             return self._failed(result, StepFailed("validate", str(exc), "nothing was run"))
         result["server"] = settings.name
@@ -82,8 +91,12 @@ class AvamarAction(Action):
             return self._failed(result, StepFailed("connect", str(exc), "nothing was run"))
         try:
             with transport:
-                node = AvamarNode(transport, NodePaths(settings.avamar_root), lock_ttl_s=lock_ttl_s,
-                                   command_timeout_s=float(timeout_s))
+                node = AvamarNode(
+                    transport,
+                    NodePaths(settings.avamar_root),
+                    lock_ttl_s=lock_ttl_s,
+                    command_timeout_s=float(timeout_s),
+                )
                 work(node, result, **params)
         except StepFailed as exc:
             return self._failed(result, exc)
@@ -91,13 +104,18 @@ class AvamarAction(Action):
             return self._failed(result, StepFailed("connect", str(exc), "unknown: the node could not be reached"))
         except Exception as exc:  # noqa: BLE001 - a bug: report it plainly, with no traceback in the result
             self.logger.exception("unexpected error in %s", type(self).__name__)
-            return self._failed(result, StepFailed("internal", f"{type(exc).__name__}: {str(exc)[:300]}",
-                                                   "unknown: see the action log"))
+            return self._failed(
+                result, StepFailed("internal", f"{type(exc).__name__}: {str(exc)[:300]}", "unknown: see the action log")
+            )
         return True, result
 
     def _failed(self, result: Dict[str, Any], exc: StepFailed) -> ActionResult:
-        self.logger.log(logging.WARNING, "%s: %s", type(self).__name__, exc)
-        result["error"] = {"step": exc.step, "reason": exc.reason, "state_left": exc.state_left}
+        # A last line of defence: no configured secret leaves the action, whatever a message quoted.
+        secrets = configured_secrets(dict(self.config or {}))
+        reason = mask_secrets(str(exc.reason), secrets)
+        state_left = mask_secrets(exc.state_left, secrets) if isinstance(exc.state_left, str) else exc.state_left
+        self.logger.log(logging.WARNING, "%s: %s failed: %s", type(self).__name__, exc.step, reason)
+        result["error"] = {"step": exc.step, "reason": reason, "state_left": state_left}
         return False, result
 
 

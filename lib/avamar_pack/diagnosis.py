@@ -56,8 +56,10 @@ from avamar_pack.serials import propose_serial
 
 MAX_EVIDENCE_LINES = 20
 MAX_LINE_CHARS = 1000
-MCS_DOWN_FINDING = ("MCS is down (dpnctl): a previous restart may not have completed; the remediation registers "
-                    "a new serial and starts MCS.")
+MCS_DOWN_FINDING = (
+    "MCS is down (dpnctl): a previous restart may not have completed; the remediation registers "
+    "a new serial and starts MCS."
+)
 
 KINDS = ("serial_below_minserial", "serial_used", "incorrect_signature", "auth_failure", "backup_succeeded")
 DRIFTS = ("none", "mcs_behind", "signature_mismatch", "gsan_behind", "mcs_down")
@@ -106,8 +108,16 @@ def evidence_from_gsan_lines(lines: Iterable[str]) -> List[Evidence]:
     found: List[Evidence] = []
     for line in lines:
         for warning in gsan.scan_line(line):
-            found.append(Evidence("gsan", warning.kind, warning.serial, warning.minserial,
-                                  warning.timestamp, warning.text[:MAX_LINE_CHARS]))
+            found.append(
+                Evidence(
+                    "gsan",
+                    warning.kind,
+                    warning.serial,
+                    warning.minserial,
+                    warning.timestamp,
+                    warning.text[:MAX_LINE_CHARS],
+                )
+            )
     return found
 
 
@@ -122,8 +132,7 @@ def evidence_from_avtar_lines(lines: Iterable[str]) -> List[Evidence]:
                 kind = "backup_succeeded"
             else:
                 continue
-            found.append(Evidence("avtar", kind, None, None, record.timestamp,
-                                  format_record(record)[:MAX_LINE_CHARS]))
+            found.append(Evidence("avtar", kind, None, None, record.timestamp, format_record(record)[:MAX_LINE_CHARS]))
     return found
 
 
@@ -166,10 +175,19 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterable[Evidence],
-             margin: int, *, mcs_up: Optional[bool] = None, stale_before: Optional[datetime] = None,
-             verify_serial: Optional[int] = None, registered_at: Optional[datetime] = None,
-             context: Iterable[str] = ()) -> Diagnosis:
+def diagnose(
+    server: str,
+    gsan_minserial: int,
+    mcs_serial: int,
+    evidence: Iterable[Evidence],
+    margin: int,
+    *,
+    mcs_up: Optional[bool] = None,
+    stale_before: Optional[datetime] = None,
+    verify_serial: Optional[int] = None,
+    registered_at: Optional[datetime] = None,
+    context: Iterable[str] = (),
+) -> Diagnosis:
     """Apply the module's rules; raises ValidationError on a bad serial, margin or ``mcs_up``.
 
     ``mcs_up``: MCS's state from ``dpnctl status mcs`` (None when it is not known).
@@ -179,8 +197,9 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
     for name, value in (("gsan_minserial", gsan_minserial), ("mcs_serial", mcs_serial), ("margin", margin)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
-    if verify_serial is not None and (isinstance(verify_serial, bool) or not isinstance(verify_serial, int)
-                                      or verify_serial <= 0):
+    if verify_serial is not None and (
+        isinstance(verify_serial, bool) or not isinstance(verify_serial, int) or verify_serial <= 0
+    ):
         raise ValidationError(f"verify_serial must be a positive integer, got {verify_serial!r}")
     if mcs_up is not None and not isinstance(mcs_up, bool):
         raise ValidationError(f"mcs_up must be True, False or None, got {mcs_up!r}")
@@ -191,8 +210,11 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
 
     successes = [e for e in items if e.kind == "backup_succeeded"]
     last_success = _latest(*(e.timestamp for e in successes))
-    cut = _Cutoff(at=_latest(last_success, stale_before, registered_at if verify_serial is not None else None),
-                  verify_serial=verify_serial, registered_at=registered_at)
+    cut = _Cutoff(
+        at=_latest(last_success, stale_before, registered_at if verify_serial is not None else None),
+        verify_serial=verify_serial,
+        registered_at=registered_at,
+    )
     problems = [e for e in items if e.kind != "backup_succeeded"]
     current = [e for e in problems if _is_current(e, gsan_minserial, cut)]
     stale_count = _count(problems) - _count(current)
@@ -210,26 +232,38 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
     findings = [f"GSAN minimal serial is {gsan_minserial}; MCS sessionticket.srl holds {mcs_serial}."]
     findings.extend(context)
     if verify_serial is not None:
-        when = (f" (registered at {registered_at.isoformat(sep=' ')}, node clock)" if registered_at
-                else " (no record of when it was registered: avtar 5704 and GSAN 1426 lines are not counted)")
+        when = (
+            f" (registered at {registered_at.isoformat(sep=' ')}, node clock)"
+            if registered_at
+            else " (no record of when it was registered: avtar 5704 and GSAN 1426 lines are not counted)"
+        )
         findings.append(f"Verifying serial {verify_serial}{when}: only evidence logged after its registration counts.")
         if gsan_minserial < verify_serial:
-            findings.append(f"GSAN's minimal serial {gsan_minserial} is below the registered serial {verify_serial}: "
-                            "GSAN no longer holds the registration.")
+            findings.append(
+                f"GSAN's minimal serial {gsan_minserial} is below the registered serial {verify_serial}: "
+                "GSAN no longer holds the registration."
+            )
     if mcs_serial < gsan_minserial:
-        findings.append(f"MCS's serial {mcs_serial} is below GSAN's minimal serial {gsan_minserial}: "
-                        "MCS hands out session tickets GSAN refuses.")
+        findings.append(
+            f"MCS's serial {mcs_serial} is below GSAN's minimal serial {gsan_minserial}: "
+            "MCS hands out session tickets GSAN refuses."
+        )
     if behind:
         used = sorted({e.serial for e in behind if e.serial is not None})
         detail = f" (serials {', '.join(str(s) for s in used[:5])})" if used else ""
-        findings.append(f"GSAN reports {_plural(len(behind), 'ticket')} with an old or already used serial"
-                        f"{detail}: warnings 1479/1418.")
+        findings.append(
+            f"GSAN reports {_plural(len(behind), 'ticket')} with an old or already used serial"
+            f"{detail}: warnings 1479/1418."
+        )
     if signature:
-        findings.append(f"GSAN reports {_plural(len(signature), 'incorrect signature')} (warning 1426): "
-                        "the MCS key GSAN knows does not match the one signing tickets.")
+        findings.append(
+            f"GSAN reports {_plural(len(signature), 'incorrect signature')} (warning 1426): "
+            "the MCS key GSAN knows does not match the one signing tickets."
+        )
     if auth:
-        findings.append(f"Backups fail with MSG_ERR_AUTH_FAIL ({_plural(_count(auth), 'failure')} "
-                        "with avtar FATAL 5704).")
+        findings.append(
+            f"Backups fail with MSG_ERR_AUTH_FAIL ({_plural(_count(auth), 'failure')} with avtar FATAL 5704)."
+        )
     if mcs_up is False:
         findings.append(MCS_DOWN_FINDING)
     if stale_count:
@@ -244,36 +278,51 @@ def diagnose(server: str, gsan_minserial: int, mcs_serial: int, evidence: Iterab
         findings.append("Diagnosis: GSAN is behind the serial just registered (GSAN rolled back or refused it).")
     elif signature:
         drift = "signature_mismatch"
-        findings.append("Diagnosis: signature mismatch (the MCS keystore was rebuilt); "
-                        "re-register the mcecroot key with GSAN at a new serial.")
+        findings.append(
+            "Diagnosis: signature mismatch (the MCS keystore was rebuilt); "
+            "re-register the mcecroot key with GSAN at a new serial."
+        )
     elif auth and mcs_serial > gsan_minserial:
         drift = "gsan_behind"
         findings.append("Diagnosis: GSAN is behind MCS (MCS holds a larger session-ticket serial than GSAN).")
     elif mcs_up is False:
         drift = "mcs_down"
-        findings.append("Diagnosis: MCS is down with no other drift found; redo the procedure at a new serial "
-                        "so that MCS starts on a serial GSAN accepted.")
+        findings.append(
+            "Diagnosis: MCS is down with no other drift found; redo the procedure at a new serial "
+            "so that MCS starts on a serial GSAN accepted."
+        )
     else:
         drift = "none"
         if auth:
-            findings.append("Backups fail with MSG_ERR_AUTH_FAIL but the serials agree: "
-                            "session-ticket drift is not the cause.")
+            findings.append(
+                "Backups fail with MSG_ERR_AUTH_FAIL but the serials agree: session-ticket drift is not the cause."
+            )
         findings.append("GSAN and MCS are in sync: no session-ticket drift found.")
 
     in_sync = drift == "none"
     proposed = None if in_sync else propose_serial(gsan_minserial, mcs_serial, highest_seen, max(margin, 1))
     if proposed is not None:
-        findings.append(f"Proposed new serial: {proposed} (above every serial seen plus a margin of {margin}, "
-                        "rounded up to a multiple of 1000).")
+        findings.append(
+            f"Proposed new serial: {proposed} (above every serial seen plus a margin of {margin}, "
+            "rounded up to a multiple of 1000)."
+        )
 
     lines: List[str] = []
     for e in current + ([max(successes, key=lambda s: s.timestamp or datetime.min)] if successes else []):
         if e.line not in lines and len(lines) < MAX_EVIDENCE_LINES:
             lines.append(e.line)
 
-    return Diagnosis(server=server, gsan_minserial=gsan_minserial, mcs_serial=mcs_serial,
-                     highest_seen_serial=highest_seen, in_sync=in_sync, drift=drift, findings=findings,
-                     proposed_serial=proposed, evidence=lines)
+    return Diagnosis(
+        server=server,
+        gsan_minserial=gsan_minserial,
+        mcs_serial=mcs_serial,
+        highest_seen_serial=highest_seen,
+        in_sync=in_sync,
+        drift=drift,
+        findings=findings,
+        proposed_serial=proposed,
+        evidence=lines,
+    )
 
 
 def _why_stale(last_success: Optional[datetime], stale_before: Optional[datetime], cut: _Cutoff) -> str:

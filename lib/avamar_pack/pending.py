@@ -30,9 +30,13 @@ def fold_key(server: str, pending_id: str) -> str:
 
 def pending_runs(api: St2Api, server: str, own_id: Optional[str]) -> List[Dict[str, Any]]:
     """Paused remediations of ``server`` other than ``own_id``, oldest first."""
-    runs = [e for e in api.list_executions(WORKFLOW, WAITING_STATUSES)
-            if str(e.get("id")) != str(own_id or "")
-            and isinstance(e.get("parameters"), Mapping) and e["parameters"].get("server") == server]
+    runs = [
+        e
+        for e in api.list_executions(WORKFLOW, WAITING_STATUSES)
+        if str(e.get("id")) != str(own_id or "")
+        and isinstance(e.get("parameters"), Mapping)
+        and e["parameters"].get("server") == server
+    ]
     return sorted(runs, key=lambda e: str(e.get("start_timestamp") or ""))
 
 
@@ -51,12 +55,23 @@ def merge(previous: Any, failures: Mapping[str, Any]) -> Dict[str, Any]:
     return total
 
 
-def check_pending(api_factory: Callable[[], St2Api], server: str, own_id: Optional[str],
-                  failures: Mapping[str, Any], get_value: Callable[[str], Optional[str]],
-                  set_value: Callable[[str, str], Any]) -> Dict[str, Any]:
+def check_pending(
+    api_factory: Callable[[], St2Api],
+    server: str,
+    own_id: Optional[str],
+    failures: Mapping[str, Any],
+    get_value: Callable[[str], Optional[str]],
+    set_value: Callable[[str, str], Any],
+) -> Dict[str, Any]:
     """``pending`` true (with the pending run and the folded totals) or false (with a note why)."""
-    result: Dict[str, Any] = {"server": server, "pending": False, "pending_execution_id": None,
-                              "folded": dict(failures), "total": None, "note": None}
+    result: Dict[str, Any] = {
+        "server": server,
+        "pending": False,
+        "pending_execution_id": None,
+        "folded": dict(failures),
+        "total": None,
+        "note": None,
+    }
     try:
         runs = pending_runs(api_factory(), server, own_id)
     except St2ApiError as exc:

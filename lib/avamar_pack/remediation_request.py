@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
 
+from avamar_pack import chat
 from avamar_pack.approval import ROUTE_RE, ApprovalPolicy
 from avamar_pack.config import remediation_settings, server_settings, validate_server_name
 from avamar_pack.errors import ValidationError
@@ -38,8 +39,19 @@ BOUNDS: Dict[str, tuple] = {
 DEFAULTS = {"mcs_restart_timeout": 900, "test_backup_timeout": 3600}
 
 # Fields of the three triggers that can start the workflow (sensors/*.yaml payload schemas).
-_TEXT_FIELDS = ("server", "client", "message", "log_file", "first_seen", "last_seen", "source", "kind", "line",
-                "seen_at", "trigger")
+_TEXT_FIELDS = (
+    "server",
+    "client",
+    "message",
+    "log_file",
+    "first_seen",
+    "last_seen",
+    "source",
+    "kind",
+    "line",
+    "seen_at",
+    "trigger",
+)
 _INT_FIELDS = ("count", "code", "serial", "minserial")
 _MAX_TEXT = 500
 _MAX_ITEMS = 100
@@ -103,8 +115,10 @@ def clean_detection(detection: Any, server: str) -> Dict[str, Any]:
         out["clients"] = [defuse(c) for c in clients[:_MAX_ITEMS] if isinstance(c, str)]
     ticket = detection.get("ticket")
     if isinstance(ticket, Mapping):
-        out["ticket"] = {defuse(str(k))[:40]: (_small_int(v) if not isinstance(v, str) else defuse(v))
-                         for k, v in list(ticket.items())[:20]}
+        out["ticket"] = {
+            defuse(str(k))[:40]: (_small_int(v) if not isinstance(v, str) else defuse(v))
+            for k, v in list(ticket.items())[:20]
+        }
     activities = detection.get("activities")
     if isinstance(activities, list):
         out["activities"] = [_clean_activity(a) for a in activities[:_MAX_ITEMS] if isinstance(a, Mapping)]
@@ -148,8 +162,10 @@ def prepare(config: Mapping[str, Any], params: Mapping[str, Any]) -> Dict[str, A
     dry_run = _bool(params.get("dry_run", False), "dry_run")
     test_backup = _bool(params.get("test_backup", True), "test_backup")
     resolved: Dict[str, Any] = {"server": server, "dry_run": dry_run, "test_backup": test_backup}
-    from_config = {"serial_margin": remediation.serial_margin,
-                   "max_publickey_attempts": remediation.max_publickey_attempts}
+    from_config = {
+        "serial_margin": remediation.serial_margin,
+        "max_publickey_attempts": remediation.max_publickey_attempts,
+    }
     for name, (low, high) in BOUNDS.items():
         value = params.get(name)
         if value is None:
@@ -158,12 +174,16 @@ def prepare(config: Mapping[str, Any], params: Mapping[str, Any]) -> Dict[str, A
     route = params.get("notify_route")
     route = policy.route if route in (None, "") else route
     if not isinstance(route, str) or not ROUTE_RE.match(route):
-        raise ValidationError(f"notify_route {str(route)[:40]!r} must start with 'avamar' (letters, digits, - and _): "
-                              "rules/notify_approval_request.yaml posts approval requests only for such routes")
+        raise ValidationError(
+            f"notify_route {str(route)[:40]!r} must start with 'avamar' (letters, digits, - and _): "
+            "rules/notify_approval_request.yaml posts approval requests only for such routes"
+        )
     resolved["route"] = route
     if test_backup and settings.test_backup is None:
-        raise ValidationError(f"test_backup is true but servers.{server}.test_backup.client is not configured: "
-                              "configure the test client, or run with test_backup=false")
+        raise ValidationError(
+            f"test_backup is true but servers.{server}.test_backup.client is not configured: "
+            "configure the test client, or run with test_backup=false"
+        )
     problem = policy.problem()
     if problem and not dry_run:
         raise ValidationError(f"approval policy: {problem}")
@@ -174,6 +194,7 @@ def prepare(config: Mapping[str, Any], params: Mapping[str, Any]) -> Dict[str, A
     resolved["srl_path"] = NodePaths(settings.avamar_root).srl
     resolved["detection"] = clean_detection(params.get("detection"), server)
     resolved["failures"] = failures_of(resolved["detection"])
+    resolved["chat_colours"] = dict(chat.OUTCOME_COLOURS)  # the report's Slack attachment colour
     return resolved
 
 

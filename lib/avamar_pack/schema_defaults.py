@@ -38,7 +38,12 @@ _MISSING = object()
 
 
 def load_schema(path: str = SCHEMA_PATH) -> Dict[str, Any]:
-    """The parsed ``config.schema.yaml`` (cached per path; callers get a copy to change freely)."""
+    """The parsed ``config.schema.yaml`` (read once per path; callers get a copy to change freely)."""
+    return copy.deepcopy(_cached(path))
+
+
+def _cached(path: str = SCHEMA_PATH) -> Dict[str, Any]:
+    """The cached schema itself: never handed out, never changed."""
     with _lock:
         cached = _cache.get(path)
         if cached is None:
@@ -50,7 +55,7 @@ def load_schema(path: str = SCHEMA_PATH) -> Dict[str, Any]:
             if not isinstance(cached, dict):
                 raise ConfigError(f"the pack's config schema {path} is not a mapping of config keys")
             _cache[path] = cached
-    return copy.deepcopy(cached)
+    return cached
 
 
 def schema_of(dotted: str, schema: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
@@ -59,7 +64,7 @@ def schema_of(dotted: str, schema: Optional[Mapping[str, Any]] = None) -> Dict[s
     ``*`` stands for any name under an object keyed by name (``additionalProperties``).
     Raises ConfigError when the schema has no such key (a bug in the pack, caught by its tests).
     """
-    node: Mapping[str, Any] = {"type": "object", "properties": schema if schema is not None else load_schema()}
+    node: Mapping[str, Any] = {"type": "object", "properties": schema if schema is not None else _cached()}
     for part in dotted.split("."):
         if part == "*":
             nxt = node.get("additionalProperties")
@@ -68,7 +73,7 @@ def schema_of(dotted: str, schema: Optional[Mapping[str, Any]] = None) -> Dict[s
         if not isinstance(nxt, Mapping):
             raise ConfigError(f"config.schema.yaml has no key {dotted!r}")
         node = nxt
-    return dict(node)
+    return copy.deepcopy(dict(node))
 
 
 def default(dotted: str, schema: Optional[Mapping[str, Any]] = None) -> Any:
@@ -94,7 +99,7 @@ def setting(section: Optional[Mapping[str, Any]], key: str, dotted: str) -> Any:
 def fill_like_st2(config: Optional[Mapping[str, Any]], schema: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """A copy of ``config`` with the schema applied the way st2's config loader applies it."""
     filled = copy.deepcopy(dict(config or {}))
-    _assign(schema if schema is not None else load_schema(), filled)
+    _assign(schema if schema is not None else _cached(), filled)
     return filled
 
 

@@ -42,8 +42,10 @@ MAX_LISTED = 20
 MAX_SERIAL = 2**63 - 1
 SOURCES = ("file", "salt", "mcs")
 _ACTIVITY_ID_RE = re.compile(r"^[0-9]{1,32}$")
-_ISO_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-                     r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?$")
+_ISO_RE = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
 
 
 @dataclass
@@ -161,12 +163,16 @@ def _auth_failure(payload: Mapping[str, Any], source: Optional[str], out: Trigge
     when = last or first
     line = format_record(record)[:MAX_TEXT] if record else "avtar FATAL <5704> (MSG_ERR_AUTH_FAIL), from the trigger"
     out.evidence.append(Evidence("trigger", "auth_failure", None, None, when, f"trigger: {line}", count=count))
-    where = f" on {', '.join(clients[:5])}" + (f" and {len(clients) - 5} more" if len(clients) > 5 else "") \
-        if clients else ""
+    where = (
+        f" on {', '.join(clients[:5])}" + (f" and {len(clients) - 5} more" if len(clients) > 5 else "")
+        if clients
+        else ""
+    )
     span = f" between {first.isoformat(sep=' ')} and {last.isoformat(sep=' ')}" if first and last else ""
     via = f" (seen by the sensor's {source} source)" if source else ""
-    out.findings.append(f"The trigger reports {count} failed backup(s) with MSG_ERR_AUTH_FAIL (avtar 5704){where}"
-                        f"{span}{via}.")
+    out.findings.append(
+        f"The trigger reports {count} failed backup(s) with MSG_ERR_AUTH_FAIL (avtar 5704){where}{span}{via}."
+    )
 
 
 def _auth_record(message: Any) -> Optional[avtar.AvtarRecord]:
@@ -225,9 +231,11 @@ def _stalled(payload: Mapping[str, Any], out: TriggerEvidence) -> None:
     if len(good) != len(items[:MAX_LISTED]):
         out.ignored.append("detection.activities (some entries)")
     if good:
-        out.findings.append(f"The trigger reports {len(items)} backup(s) running with no progress: "
-                            f"{', '.join(good[:5])}{' ...' if len(good) > 5 else ''} (backups may stop "
-                            "responding while session tickets are refused).")
+        out.findings.append(
+            f"The trigger reports {len(items)} backup(s) running with no progress: "
+            f"{', '.join(good[:5])}{' ...' if len(good) > 5 else ''} (backups may stop "
+            "responding while session tickets are refused)."
+        )
 
 
 def _clients(payload: Mapping[str, Any], out: TriggerEvidence) -> List[str]:
@@ -239,8 +247,9 @@ def _clients(payload: Mapping[str, Any], out: TriggerEvidence) -> List[str]:
     for name in names[:100]:
         if isinstance(name, str) and CLIENT_NAME_RE.match(name) and name not in good:
             good.append(name)
-    if raw is not None and (not isinstance(raw, list) or any(not (isinstance(n, str) and CLIENT_NAME_RE.match(n))
-                                                             for n in raw[:100])):
+    if raw is not None and (
+        not isinstance(raw, list) or any(not (isinstance(n, str) and CLIENT_NAME_RE.match(n)) for n in raw[:100])
+    ):
         out.ignored.append("detection.clients (some or all)")
     return good[:MAX_LISTED]
 

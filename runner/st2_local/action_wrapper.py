@@ -52,21 +52,19 @@ def _load_action_class(path: str) -> type:
 
 
 def _action_service(pack: str, class_name: str, datastore: Dict[str, Any]) -> Any:
-    from st2_standins.datastore import KeyValuePair
+    """st2tests' MockActionService (st2's own when importable, else the stand-in) holding the
+    runner's datastore: every action of a runner sees what an earlier one stored."""
     from st2tests.mocks.action import MockActionService, MockActionWrapper
 
     service = MockActionService(MockActionWrapper(pack=pack, class_name=class_name))
-    items = {
-        name: KeyValuePair(name=name, value=item["value"], secret=bool(item.get("secret")))
-        for name, item in datastore.items()
-    }
-    service._datastore_service._datastore_items = items
+    for full_name, item in datastore.items():  # stored under the full key name, as set_value does
+        service.set_value(full_name, item["value"], local=False, encrypt=bool(item.get("secret")))
     return service
 
 
 def _dump_datastore(service: Any) -> Dict[str, Any]:
     items = service._datastore_service._datastore_items
-    return {name: {"value": kvp.value, "secret": bool(kvp.secret)} for name, kvp in items.items()}
+    return {name: {"value": kvp.value, "secret": bool(getattr(kvp, "secret", False))} for name, kvp in items.items()}
 
 
 def _fault() -> None:

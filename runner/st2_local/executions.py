@@ -86,6 +86,16 @@ class WorkflowRun:
         return self.status in COMPLETED
 
 
+class RuleEnforcement:
+    """One rule that matched a trigger instance, and the execution it requested (or why not)."""
+
+    def __init__(self, rule: str, action_ref: str, run: Optional[WorkflowRun], error: Optional[str] = None) -> None:
+        self.rule, self.action_ref, self.run, self.error = rule, action_ref, run, error
+
+    def __repr__(self) -> str:
+        return f"RuleEnforcement({self.rule} -> {self.action_ref}: {self.run.status if self.run else self.error})"
+
+
 def now_timestamp() -> str:
     return str(datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import jinja2
@@ -154,7 +155,7 @@ def _render(node: Mapping[str, Any], context: Mapping[str, Any]) -> Any:
     template = node["template"]
     if isinstance(template, (list, dict)):
         # As st2: a complex value is rendered as its JSON text and decoded again.
-        text = json.dumps(template)
+        text = re.sub(r'"{{([A-z0-9_-]+)}}"', r"{{\1 | to_complex}}", json.dumps(template))
         return json.loads(ENV.from_string(text).render(dict(context)))
     return ENV.from_string(str(template)).render(dict(context))
 

@@ -25,6 +25,7 @@ from st2_local.executions import (
     ACTION_TRIGGER,
     COMPLETED,
     SYSTEM_USER,
+    RuleEnforcement,
     WorkflowRun,
     WorkflowRunError,
     action_trigger_payload,
@@ -61,16 +62,6 @@ def pack_config_like_st2(pack: Pack, config: Mapping[str, Any]) -> Dict[str, Any
     except ImportError:  # another pack (the tests' tiny ones): the simpler filling is enough
         return apply_config_defaults(pack.config_schema, config)
     return fill_like_st2(config, pack.config_schema)
-
-
-class RuleEnforcement:
-    """One rule that matched a trigger instance, and the execution it requested (or why not)."""
-
-    def __init__(self, rule: str, action_ref: str, run: Optional[WorkflowRun], error: Optional[str] = None) -> None:
-        self.rule, self.action_ref, self.run, self.error = rule, action_ref, run, error
-
-    def __repr__(self) -> str:
-        return f"RuleEnforcement({self.rule} -> {self.action_ref}: {self.run.status if self.run else self.error})"
 
 
 class WorkflowRunner(OperationsMixin):
@@ -199,6 +190,30 @@ class WorkflowRunner(OperationsMixin):
         self._schedule(run)
         return run
 
+    def _failed_request(
+        self, ref: str, params: Mapping[str, Any], context: Mapping[str, Any], error: str
+    ) -> WorkflowRun:
+        runner_type = self._meta(ref)[0]
+        run = WorkflowRun(
+            execution_id=new_id(),
+            action_ref=ref,
+            runner_type=runner_type,
+            parameters=dict(params),
+            context={**dict(context), "pack": ref.split(".", 1)[0]},
+            start_timestamp=now_timestamp(),
+        )
+        self.api.add_execution(
+            ref,
+            status="requested",
+            context=run.context,
+            parameters=run.parameters,
+            runner=runner_type,
+            execution_id=run.execution_id,
+        )
+        self.runs[run.execution_id] = run
+        self._finish(run, "failed", {"error": error, "traceback": ""})
+        return run
+
     def start(
         self,
         ref: str,
@@ -259,6 +274,7 @@ class WorkflowRunner(OperationsMixin):
             self._schedule(run)
 
     def _run_root_action(self, run: WorkflowRun) -> None:
+        run.status = "running"
         status, result = self.run_action(run.action_ref, run.parameters, run.context, run.execution_id, None)
         self._finish(run, status, result)
 
@@ -320,9 +336,12 @@ class WorkflowRunner(OperationsMixin):
         status: str,
         result: Any,
     ) -> None:
-        """The notifier: ``core.st2.generic.actiontrigger`` for every completed execution."""
+        """The notifier: ``core.st2.generic.actiontrigger`` for every completed execution
+        (parameters marked ``secret`` masked, as ``get_masked_parameters`` does)."""
         record = WorkflowRun(execution_id=execution_id, status=status, result=result)
-        payload = action_trigger_payload(record, action_ref, runner_type, parameters, start_timestamp)
+        schema = {**RUNNER_PARAMETERS.get(runner_type, {}), **self._meta(action_ref)[1]}
+        masked = {k: "********" if (schema.get(k) or {}).get("secret") else v for k, v in parameters.items()}
+        payload = action_trigger_payload(record, action_ref, runner_type, masked, start_timestamp)
         self.dispatch_trigger(ACTION_TRIGGER, payload)
 
     def paused(self, run: WorkflowRun) -> None:
@@ -348,8 +367,12 @@ class WorkflowRunner(OperationsMixin):
                 run = self.request(ref, params, context, additional={"trigger": dict(payload)})
                 self.say(f"rule {rule_ref} matched {trigger_type}: requested {ref} ({run.execution_id})")
                 fired.append(RuleEnforcement(rule_ref, ref, run))
-            except (ParamException, ValueError) as e:
-                # st2 records the execution as failed and the enforcement as failed.
+            except ParamException as e:
+                # st2's enforcer: the execution is created, then marked failed with the error.
+                run = self._failed_request(ref, params, context, str(e))
+                self.say(f"rule {rule_ref} matched {trigger_type}: {ref} failed to render: {e}")
+                fired.append(RuleEnforcement(rule_ref, ref, run, str(e)))
+            except (KeyError, ValueError) as e:  # unknown action or schema refused: no execution
                 self.say(f"rule {rule_ref} matched {trigger_type}: {ref} refused: {e}")
                 fired.append(RuleEnforcement(rule_ref, ref, None, str(e)))
         self.enforcements.extend(fired)

@@ -60,6 +60,8 @@ def settle(root: str, state: State, now: float) -> None:
 
 def record_flush(state: State, now: float) -> None:
     """`mcserver.sh --flush` succeeded: MCS's latest flush now holds its next serial [I]."""
+    if not inferred.FLUSH_RECORDS_SERIAL:
+        return
     mcs = state["mcs"]
     mcs["flushed_serial"] = int(mcs["next_serial"])
     mcs["flushed_at"] = now

@@ -131,7 +131,8 @@ MCCLI_ACTIVITY_ID_OPTION = "id"
 #: `mcserver.sh --flush` writes MCS's in-memory next serial to the .srl (as before) AND becomes
 #: "the latest flush": the serial an MCS restore from backup brings back
 #: (`SimNode.restore_mcs_from_flush()`). A scenario's latest flush holds its starting .srl.
-FLUSH_KEEPS_SERIAL = True
+#: False: a flush only writes the .srl and is not recorded (MCS's backups would not follow it).
+FLUSH_RECORDS_SERIAL = True
 
 # --- a workflow's leftover node lock [I] ---------------------------------------------------------
 #: Where the pack keeps its node lock and what is in it: the format of lib/avamar_pack/node/lock.py

@@ -19,8 +19,10 @@ TEST_CLIENT = "/clients/linux-test01"
 
 def server_config(request: pytest.FixtureRequest, transport: str, root: str) -> Dict[str, Any]:
     entry: Dict[str, Any] = {"avamar_root": root, "test_backup": {"client": TEST_CLIENT}}
-    config: Dict[str, Any] = {"servers": {SERVER: entry}, "remediation": {"serial_margin": 1000,
-                                                                         "max_publickey_attempts": 6}}
+    config: Dict[str, Any] = {
+        "servers": {SERVER: entry},
+        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
+    }
     if transport == "local":
         entry["transport"] = "local"
     elif transport == "ssh":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import threading
 
 import lib.avamar_action as avamar_action
 import pytest
+import yaml
 from acquire_node_lock import AcquireNodeLock
 from actions_testkit import SERVER, NodeCase
 from avamar_pack.config import server_settings
@@ -25,6 +28,7 @@ from set_gsan_minserial import SetGsanMinserial
 from st2tests.base import BaseActionTestCase
 from write_mcs_serial import WriteMcsSerial
 
+ACTIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "actions")
 ALL_ACTIONS = [
     (DiagnoseSessionTickets, {}),
     (CheckPreconditions, {}),
@@ -79,6 +83,49 @@ class TestHostileInput(NodeCase, BaseActionTestCase):
         self.check_refused(RunTestBackup, {"server": SERVER, "dataset": "x\nrm"}, "dataset")
         self.check_refused(RestartMcs, {"server": SERVER, "timeout": "soon"}, "timeout")
         self.check_refused(ReleaseNodeLock, {"server": SERVER, "lock_owner": ""}, "lock_owner")
+        self.check_refused(DiagnoseSessionTickets, {"server": SERVER, "verify_serial": "39000; id"}, "verify_serial")
+        self.check_refused(FlushMcs, {"server": SERVER, "timeout": 0}, "timeout")
+
+    def test_the_actions_enforce_their_metadata_bounds_again(self):
+        """st2 refuses out-of-range values at scheduling; a direct call must be refused the same way."""
+        checked = 0
+        for cls, base in ALL_ACTIONS:
+            meta = action_metadata(cls)
+            for name, spec in meta["parameters"].items():
+                if name == "server":
+                    continue
+                bad = []
+                if spec.get("type") == "integer" and "minimum" in spec:
+                    bad = [spec["minimum"] - 1, spec["maximum"] + 1]
+                elif spec.get("type") == "string" and "pattern" in spec:
+                    bad = ["$(reboot)", "a b\nc"]
+                for value in bad:
+                    assert not re.match(spec.get("pattern", "^$"), str(value)), (name, value)
+                    self.check_refused(cls, dict(base, server=SERVER, **{name: value}), "")
+                    checked += 1
+        assert checked >= 30
+
+
+def action_metadata(cls):
+    """The metadata of the action whose entry point defines ``cls``."""
+    for path in glob.glob(os.path.join(ACTIONS_DIR, "*.yaml")):
+        with open(path, encoding="utf-8") as handle:
+            meta = yaml.safe_load(handle)
+        if meta.get("entry_point") == cls.__module__ + ".py":
+            return meta
+    raise AssertionError(f"no metadata for {cls.__name__}")
+
+
+def test_every_parameter_of_these_actions_is_constrained_in_the_metadata():
+    free = {"detection", "dry_run", "timeout"}  # an object validated field by field; a boolean; st2's runner param
+    for cls, _ in ALL_ACTIONS:
+        for name, spec in action_metadata(cls)["parameters"].items():
+            if name in free:
+                continue
+            kind = spec["type"]
+            assert (kind == "integer" and {"minimum", "maximum"} <= set(spec)) or (
+                kind == "string" and "pattern" in spec
+            ), (cls.__name__, name, spec)
 
 
 class TestSerialSafety(NodeCase, BaseActionTestCase):
@@ -192,8 +239,9 @@ class TestMcsDown(NodeCase, BaseActionTestCase):
 
     def test_preconditions_still_unsafe_when_gsan_is_down(self):
         # The simulator has no GSAN-down scenario: dpnctl itself answers that GSAN is down.
-        self.sim.inject_fault("dpnctl", "error", exit_code=0,
-                              message="dpnctl: INFO: gsan status: down.\ndpnctl: INFO: MCS status: down.")
+        self.sim.inject_fault(
+            "dpnctl", "error", exit_code=0, message="dpnctl: INFO: gsan status: down.\ndpnctl: INFO: MCS status: down."
+        )
         for cls in (CheckPreconditions, AcquireNodeLock):
             ok, res = self.act(cls, lock_owner="wf1")
             assert ok and res["safe"] is False, res
@@ -239,8 +287,11 @@ class TestNodeLock(NodeCase, BaseActionTestCase):
             assert res["lock"] is None or res["lock"]["holder"]["owner"] == "wf-A"
         ok, res = self.act(CheckPreconditions, lock_owner="wf-A")  # its own lock is no reason
         assert ok and res["safe"] is True and res["lock"]["held_by_caller"] is True
-        for cls, params in ((SetGsanMinserial, {"serial": 40000}), (RestartMcs, {"timeout": 10}),
-                            (RunTestBackup, {"timeout": 10})):
+        for cls, params in (
+            (SetGsanMinserial, {"serial": 40000}),
+            (RestartMcs, {"timeout": 10}),
+            (RunTestBackup, {"timeout": 10}),
+        ):
             ok, res = self.act(cls, lock_owner="wf-B", **params)
             assert not ok and res["error"]["step"] == "lock", (cls, res)
             assert "wf-A" in res["error"]["reason"]

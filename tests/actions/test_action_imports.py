@@ -71,8 +71,15 @@ def python_actions():
 
 def load_in_fresh_interpreter(python_path, actions):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(python_path))
-    out = subprocess.run([sys.executable, "-c", LOADER, json.dumps(actions), PACK_LIB], env=env, cwd="/",
-                         capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", LOADER, json.dumps(actions), PACK_LIB],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -104,8 +111,13 @@ def test_action_files_import_the_bootstrap_first():
     for entry, _ in python_actions():
         with open(entry, encoding="utf-8") as handle:
             tree = ast.parse(handle.read())
-        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-                   and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")]
+        imports = [
+            node
+            for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+        ]
         first = imports[0]
         assert isinstance(first, ast.Import) and [a.name for a in first.names] == ["lib"], (
-            f"{entry}: the first import must be `import lib` (it puts the pack's lib/ on sys.path)")
+            f"{entry}: the first import must be `import lib` (it puts the pack's lib/ on sys.path)"
+        )

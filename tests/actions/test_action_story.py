@@ -137,10 +137,18 @@ class StoryCases(NodeCase):
         assert ok and res["dry_run"] is True and res["accepted_serial"] is None
         planned = res["planned_commands"]
         assert planned[0] == ["mkdir", "-m", "700", "--", res["temp_dir"]]
-        assert planned[1][:2] == ["sh", "-c"] and planned[1][3:] == ["sh", self.sim.keystore_path,
-                                                                       res["temp_dir"] + "/mcecroot.pub"]
-        assert planned[2] == ["avmaint", "publickey", f"--keyfile={res['temp_dir']}/mcecroot.pub",
-                              "--serial=40000", "--ava"]
+        assert planned[1][:2] == ["sh", "-c"] and planned[1][3:] == [
+            "sh",
+            self.sim.keystore_path,
+            res["temp_dir"] + "/mcecroot.pub",
+        ]
+        assert planned[2] == [
+            "avmaint",
+            "publickey",
+            f"--keyfile={res['temp_dir']}/mcecroot.pub",
+            "--serial=40000",
+            "--ava",
+        ]
         assert not os.path.exists(res["temp_dir"])
         assert self.sim.state()["gsan_minimal_serial"] == before["gsan_minimal_serial"]
 

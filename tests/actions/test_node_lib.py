@@ -47,11 +47,25 @@ def test_lock_is_exclusive_reentrant_and_released_only_by_its_owner(node):
 
 def test_every_lock_answer_has_one_shape(node):
     lock = NodeLock(node.transport, node.paths, ttl_s=60)
-    shapes = [lock.status("wf-A").as_dict(), lock.acquire("wf-A").as_dict(), lock.acquire("wf-A").as_dict(),
-              lock.status("wf-B").as_dict(), lock.release("wf-A").as_dict(), lock.release("wf-A").as_dict()]
+    shapes = [
+        lock.status("wf-A").as_dict(),
+        lock.acquire("wf-A").as_dict(),
+        lock.acquire("wf-A").as_dict(),
+        lock.status("wf-B").as_dict(),
+        lock.release("wf-A").as_dict(),
+        lock.release("wf-A").as_dict(),
+    ]
     assert len({tuple(sorted(shape)) for shape in shapes}) == 1, shapes
-    assert set(shapes[0]) == {"owner", "held_by_caller", "holder", "acquired", "reentrant", "released", "took_over",
-                              "scope"}
+    assert set(shapes[0]) == {
+        "owner",
+        "held_by_caller",
+        "holder",
+        "acquired",
+        "reentrant",
+        "released",
+        "took_over",
+        "scope",
+    }
     assert shapes[3]["holder"]["owner"] == "wf-A" and shapes[3]["held_by_caller"] is False
     assert shapes[4]["released"] is True and shapes[4]["holder"] is None
 
@@ -100,13 +114,23 @@ def test_key_export_failure_names_the_stage_and_private_dir_is_not_reused(node, 
 
 def test_commands_are_argument_lists_built_from_validated_values():
     assert commands.publickey("/tmp/d/mcecroot.pub", 38000) == [
-        "avmaint", "publickey", "--keyfile=/tmp/d/mcecroot.pub", "--serial=38000", "--ava"]
+        "avmaint",
+        "publickey",
+        "--keyfile=/tmp/d/mcecroot.pub",
+        "--serial=38000",
+        "--ava",
+    ]
     with pytest.raises(TypeError):
         commands.publickey("/tmp/k", "38000; reboot")
     with pytest.raises(ValueError):
         commands.mccli_activity_show("1; reboot")
     assert commands.mccli_backup("/clients/linux-test01", "/Default Dataset") == [
-        "mccli", "client", "backup-dataset", "--domain=/clients", "--name=linux-test01",
-        "--dataset=/Default Dataset"]
+        "mccli",
+        "client",
+        "backup-dataset",
+        "--domain=/clients",
+        "--name=linux-test01",
+        "--dataset=/Default Dataset",
+    ]
     # The passphrase is handed to keytool through its environment only.
     assert "-storepass:env PW" in commands.EXPORT_KEY_SCRIPT and "export PW" not in commands.EXPORT_KEY_SCRIPT

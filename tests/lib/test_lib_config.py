@@ -54,16 +54,37 @@ def test_minimal_config_is_filled_like_st2():
     filled = st2_filled(MINIMAL)
     node = filled["servers"]["node1"]
     # What st2 3.9 hands over (checked against its _assign_default_values): [] for arrays, {} + defaults.
-    assert node == {"avamar_root": "/srv/avamar-node1", "transport": "local", "port": 22, "command_path": [],
-                    "host_key_policy": "reject", "hostnames": [], "test_backup": {"dataset": "/Default Dataset"}}
-    assert filled["remediation"] == {"serial_margin": 10000, "max_publickey_attempts": 6, "flush_mcs": True,
-                                     "srl_backups_kept": 5}
+    expected = {
+        "avamar_root": "/srv/avamar-node1",
+        "transport": "local",
+        "port": 22,
+        "command_path": [],
+        "host_key_policy": "reject",
+        "hostnames": [],
+        "test_backup": {"dataset": "/Default Dataset"},
+    }
+    assert {key: node[key] for key in expected} == expected
+    arrays = [key for key, item in schema_of("servers.*")["properties"].items() if item.get("type") == "array"]
+    assert arrays and all(node[key] == [] or node[key] == default(f"servers.*.{key}") for key in arrays)
+    assert filled["remediation"] == {
+        "serial_margin": 10000,
+        "max_publickey_attempts": 6,
+        "flush_mcs": True,
+        "srl_backups_kept": 5,
+    }
     assert filled["salt"]["eauth"] == "pam" and filled["salt"]["verify_ssl"] is True
     assert fill_like_st2(MINIMAL) == filled
 
 
-@pytest.mark.parametrize("config", [MINIMAL, {}, {"servers": {"a": {"test_backup": None, "hostnames": None}}},
-                                    {"servers": {"a": {"command_path": ["/opt/x"]}}, "remediation": {}}])
+@pytest.mark.parametrize(
+    "config",
+    [
+        MINIMAL,
+        {},
+        {"servers": {"a": {"test_backup": None, "hostnames": None}}},
+        {"servers": {"a": {"command_path": ["/opt/x"]}}, "remediation": {}},
+    ],
+)
 def test_filler_agrees_with_st2(config):
     assert fill_like_st2(config) == st2_filled(config)
     assert config == copy.deepcopy(config)  # the input is not changed
@@ -79,8 +100,11 @@ def test_minimal_config_after_st2_filling_gives_working_settings():
         assert settings.hostnames == ()
         assert settings.test_backup is None  # {"dataset": ...} without a client: not configured
         assert settings.host_key_policy == "reject"
-    assert remediation_settings(MINIMAL) == remediation_settings(st2_filled(MINIMAL)) == RemediationSettings(
-        serial_margin=10000, max_publickey_attempts=6, flush_mcs=True, srl_backups_kept=5)
+    assert (
+        remediation_settings(MINIMAL)
+        == remediation_settings(st2_filled(MINIMAL))
+        == RemediationSettings(serial_margin=10000, max_publickey_attempts=6, flush_mcs=True, srl_backups_kept=5)
+    )
 
 
 def test_example_config_after_st2_filling():
@@ -99,19 +123,29 @@ def test_example_config_after_st2_filling():
 
 
 def test_explicit_values_win_over_defaults():
-    config = {"servers": {"n": {"command_path": ["/opt/avamar/bin"], "port": 2222, "hostnames": ["n.example"]}},
-              "remediation": {"serial_margin": 500, "max_publickey_attempts": 3, "flush_mcs": False,
-                              "srl_backups_kept": 1}}
+    config = {
+        "servers": {"n": {"command_path": ["/opt/avamar/bin"], "port": 2222, "hostnames": ["n.example"]}},
+        "remediation": {"serial_margin": 500, "max_publickey_attempts": 3, "flush_mcs": False, "srl_backups_kept": 1},
+    }
     settings = server_settings(st2_filled(config), "n")
     assert settings.command_path == ("/opt/avamar/bin",) and settings.port == 2222
     assert settings.hostnames == ("n.example",)
     assert remediation_settings(config) == RemediationSettings(500, 3, False, 1)
 
 
-@pytest.mark.parametrize("remediation", [
-    {"serial_margin": 0}, {"serial_margin": True}, {"serial_margin": "1000"}, {"max_publickey_attempts": 21},
-    {"flush_mcs": "yes"}, {"flush_mcs": 1}, {"srl_backups_kept": 0}, {"srl_backups_kept": 1001},
-])
+@pytest.mark.parametrize(
+    "remediation",
+    [
+        {"serial_margin": 0},
+        {"serial_margin": True},
+        {"serial_margin": "1000"},
+        {"max_publickey_attempts": 21},
+        {"flush_mcs": "yes"},
+        {"flush_mcs": 1},
+        {"srl_backups_kept": 0},
+        {"srl_backups_kept": 1001},
+    ],
+)
 def test_bad_remediation_settings_are_refused(remediation):
     with pytest.raises(ConfigError):
         remediation_settings({"remediation": remediation})

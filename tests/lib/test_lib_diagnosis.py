@@ -27,8 +27,17 @@ SIG = Evidence("gsan", "incorrect_signature", None, None, AFTER, "WARN: <1426> i
 AUTH = Evidence("avtar", "auth_failure", None, None, AFTER, "avtar FATAL <5704>: ... MSG_ERR_AUTH_FAIL")
 SUCCESS = Evidence("avtar", "backup_succeeded", None, None, T0, "avtar Info <5314>: Command completed")
 
-RESULT_KEYS = {"server", "gsan_minserial", "mcs_serial", "highest_seen_serial", "in_sync", "findings",
-               "proposed_serial", "evidence", "drift"}
+RESULT_KEYS = {
+    "server",
+    "gsan_minserial",
+    "mcs_serial",
+    "highest_seen_serial",
+    "in_sync",
+    "findings",
+    "proposed_serial",
+    "evidence",
+    "drift",
+}
 
 
 def expected_drift(relation, behind, signature, auth, mcs_up):
@@ -44,15 +53,22 @@ def expected_drift(relation, behind, signature, auth, mcs_up):
     return "none"
 
 
-SCENARIOS = list(itertools.product(["<", "=", ">"], [None, "1479", "1418"], [False, True], [False, True],
-                                   [False, True], [None, True, False]))
+SCENARIOS = list(
+    itertools.product(
+        ["<", "=", ">"], [None, "1479", "1418"], [False, True], [False, True], [False, True], [None, True, False]
+    )
+)
 
 
 @pytest.mark.parametrize("relation,behind,signature,auth,with_success,mcs_up", SCENARIOS)
 def test_decision_table(relation, behind, signature, auth, with_success, mcs_up):
     mcs = {"<": GSAN - 500, "=": GSAN, ">": GSAN + 8451}[relation]
-    evidence = ([BELOW] if behind == "1479" else [USED] if behind == "1418" else []) + \
-        ([SIG] if signature else []) + ([AUTH] if auth else []) + ([SUCCESS] if with_success else [])
+    evidence = (
+        ([BELOW] if behind == "1479" else [USED] if behind == "1418" else [])
+        + ([SIG] if signature else [])
+        + ([AUTH] if auth else [])
+        + ([SUCCESS] if with_success else [])
+    )
     diag = diagnose("ava01", GSAN, mcs, evidence, 1000, mcs_up=mcs_up)
     drift = expected_drift(relation, behind, signature, auth, mcs_up)
     assert diag.drift == drift
@@ -89,17 +105,20 @@ def test_timestamped_evidence_older_than_last_success_is_stale(item, when, curre
         assert any("1 older log line ignored: a backup succeeded at 2026-11-25 10:00:00" in f for f in diag.findings)
 
 
-@pytest.mark.parametrize("item,gsan_floor,current", [
-    (Evidence("gsan", "serial_used", 28451, None, None, "used"), 20000, True),
-    (Evidence("gsan", "serial_used", 28451, None, None, "used"), 28451, False),
-    (Evidence("gsan", "serial_used", 28451, None, None, "used"), 38000, False),
-    (Evidence("gsan", "serial_used", None, None, None, "used"), 38000, True),
-    (Evidence("gsan", "serial_below_minserial", 19000, 20000, None, "below"), 20000, True),
-    (Evidence("gsan", "serial_below_minserial", 19000, 20000, None, "below"), 38000, False),
-    (Evidence("gsan", "serial_below_minserial", None, None, None, "below <x> <y>"), 38000, True),
-    (Evidence("gsan", "incorrect_signature", None, None, None, "sig"), 38000, True),
-    (Evidence("avtar", "auth_failure", None, None, None, "auth"), 38000, True),
-])
+@pytest.mark.parametrize(
+    "item,gsan_floor,current",
+    [
+        (Evidence("gsan", "serial_used", 28451, None, None, "used"), 20000, True),
+        (Evidence("gsan", "serial_used", 28451, None, None, "used"), 28451, False),
+        (Evidence("gsan", "serial_used", 28451, None, None, "used"), 38000, False),
+        (Evidence("gsan", "serial_used", None, None, None, "used"), 38000, True),
+        (Evidence("gsan", "serial_below_minserial", 19000, 20000, None, "below"), 20000, True),
+        (Evidence("gsan", "serial_below_minserial", 19000, 20000, None, "below"), 38000, False),
+        (Evidence("gsan", "serial_below_minserial", None, None, None, "below <x> <y>"), 38000, True),
+        (Evidence("gsan", "incorrect_signature", None, None, None, "sig"), 38000, True),
+        (Evidence("avtar", "auth_failure", None, None, None, "auth"), 38000, True),
+    ],
+)
 def test_undated_evidence_is_current_unless_the_floor_moved_above_it(item, gsan_floor, current):
     # MCS above GSAN and a success on record: only current evidence can make a drift.
     diag = diagnose("ava01", gsan_floor, gsan_floor + 10, [item, SUCCESS], 1000)
@@ -111,8 +130,14 @@ def test_kb_story_from_verbatim_lines():
     gsan_lines = (DATA / "gsan_kb_seed.txt").read_text().splitlines()
     avtar_lines = (DATA / "avtar_kb_seed.txt").read_text().splitlines()
     evidence = evidence_from_gsan_lines(gsan_lines) + evidence_from_avtar_lines(avtar_lines)
-    assert [e.kind for e in evidence] == ["serial_below_minserial", "incorrect_signature", "serial_used",
-                                          "incorrect_signature", "auth_failure", "auth_failure"]
+    assert [e.kind for e in evidence] == [
+        "serial_below_minserial",
+        "incorrect_signature",
+        "serial_used",
+        "incorrect_signature",
+        "auth_failure",
+        "auth_failure",
+    ]
     assert all(e.source == "avtar" for e in evidence[4:])
     assert evidence[4].line.startswith("2019-12-31 07:35:23 avtar FATAL <5704>: Fatal Server Error occurred")
     diag = diagnose("avamar.com", 20000, 28451, evidence, 1000)
@@ -120,8 +145,9 @@ def test_kb_story_from_verbatim_lines():
     assert diag.evidence == [e.line for e in evidence]  # all current, all distinct, in order
     # After the KB's fix (GSAN 38000, MCS 38000) the same undated lines no longer count... except those
     # without a serial, which the caller must age out with a successful backup:
-    success = evidence_from_avtar_lines(["2019-12-31 08:00:00 avtar Info <5314>: Command completed "
-                                         "(1 warning, exit code 0: success)"])
+    success = evidence_from_avtar_lines(
+        ["2019-12-31 08:00:00 avtar Info <5314>: Command completed (1 warning, exit code 0: success)"]
+    )
     assert success[0].kind == "backup_succeeded" and success[0].timestamp == datetime(2019, 12, 31, 8, 0)
     dated_auth = [e for e in evidence if e.kind == "auth_failure"]
     assert diagnose("avamar.com", 38000, 38000, dated_auth + success, 1000).in_sync
@@ -202,8 +228,9 @@ def test_verify_serial_discounts_what_predates_the_registration():
         assert any(f.startswith(f"Verifying serial {serial}") for f in diag.findings)
     # Evidence logged after the registration still counts.
     new_used = Evidence("gsan", "serial_used", 39001, None, AFTER, "WARN: <1418> serial=39001 was used already")
-    diag = diagnose("ava01", serial, serial + 5, evidence + [new_used], 10000, verify_serial=serial,
-                    registered_at=registered)
+    diag = diagnose(
+        "ava01", serial, serial + 5, evidence + [new_used], 10000, verify_serial=serial, registered_at=registered
+    )
     assert diag.drift == "mcs_behind" and new_used.line in diag.evidence
     new_auth = Evidence("avtar", "auth_failure", None, None, AFTER, "avtar FATAL <5704> after")
     diag = diagnose("ava01", serial, serial + 5, [new_auth], 10000, verify_serial=serial, registered_at=registered)

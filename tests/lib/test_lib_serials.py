@@ -7,15 +7,18 @@ from avamar_pack.errors import UnsafeOperation, ValidationError
 MAX = 2**63 - 1
 
 
-@pytest.mark.parametrize("gsan,mcs,seen,margin,expected", [
-    (20000, 28451, None, 1000, 30000),
-    (20000, 28451, 28451, 1000, 30000),
-    (20000, 28451, 36999, 1000, 38000),
-    (38000, 38000, None, 1000, 39000),
-    (0, 0, None, 1, 1000),
-    (29000, 28000, None, 1000, 30000),  # multiple of 1000 exactly: kept
-    (0, 0, 5, 1000, 2000),
-])
+@pytest.mark.parametrize(
+    "gsan,mcs,seen,margin,expected",
+    [
+        (20000, 28451, None, 1000, 30000),
+        (20000, 28451, 28451, 1000, 30000),
+        (20000, 28451, 36999, 1000, 38000),
+        (38000, 38000, None, 1000, 39000),
+        (0, 0, None, 1, 1000),
+        (29000, 28000, None, 1000, 30000),  # multiple of 1000 exactly: kept
+        (0, 0, 5, 1000, 2000),
+    ],
+)
 def test_propose_serial(gsan, mcs, seen, margin, expected):
     proposed = serials.propose_serial(gsan, mcs, seen, margin)
     assert proposed == expected
@@ -23,8 +26,9 @@ def test_propose_serial(gsan, mcs, seen, margin, expected):
     serials.check_new_serial(proposed, gsan, mcs)  # always passes the safety check
 
 
-@pytest.mark.parametrize("args", [(-1, 0, None, 1), (0, 0, None, 0), (True, 0, None, 1), (0, "1", None, 1),
-                                  (0, 0, -3, 1)])
+@pytest.mark.parametrize(
+    "args", [(-1, 0, None, 1), (0, 0, None, 0), (True, 0, None, 1), (0, "1", None, 1), (0, 0, -3, 1)]
+)
 def test_propose_serial_validation(args):
     with pytest.raises(ValidationError):
         serials.propose_serial(*args)
@@ -55,10 +59,16 @@ def test_next_attempt_limits():
         serials.next_attempt(1000, 1, 0)
 
 
-@pytest.mark.parametrize("serial,gsan,mcs,ok", [
-    (38000, 20000, 28451, True), (28451, 20000, 28451, False), (20000, 20000, 1, False),
-    (1, 20000, 28451, False), (28452, 20000, 28451, True),
-])
+@pytest.mark.parametrize(
+    "serial,gsan,mcs,ok",
+    [
+        (38000, 20000, 28451, True),
+        (28451, 20000, 28451, False),
+        (20000, 20000, 1, False),
+        (1, 20000, 28451, False),
+        (28452, 20000, 28451, True),
+    ],
+)
 def test_check_new_serial(serial, gsan, mcs, ok):
     if ok:
         assert serials.check_new_serial(serial, gsan, mcs) is None
@@ -67,13 +77,16 @@ def test_check_new_serial(serial, gsan, mcs, ok):
             serials.check_new_serial(serial, gsan, mcs)
 
 
-@pytest.mark.parametrize("serial,verified,current,outcome", [
-    (38000, 38000, 28451, "write"),
-    (38000, 38000, 38000, "noop"),  # a re-run after the write converges
-    (38000, None, 28451, "unverified"),
-    (38000, 39000, 28451, "mismatch"),
-    (38000, 38000, 40000, "lower"),
-])
+@pytest.mark.parametrize(
+    "serial,verified,current,outcome",
+    [
+        (38000, 38000, 28451, "write"),
+        (38000, 38000, 38000, "noop"),  # a re-run after the write converges
+        (38000, None, 28451, "unverified"),
+        (38000, 39000, 28451, "mismatch"),
+        (38000, 38000, 40000, "lower"),
+    ],
+)
 def test_check_mcs_write(serial, verified, current, outcome):
     if outcome in ("write", "noop"):
         assert serials.check_mcs_write(serial, verified, current) == outcome

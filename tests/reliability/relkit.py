@@ -100,8 +100,13 @@ class Recorder:
     state at that moment (see GsanFirstCheck.collect); ``on_write`` sees in-process writes only.
     """
 
-    def __init__(self, monkeypatch: Any, on_write: Optional[Callable[[str, bytes], None]] = None,
-                 node: Optional[SimNode] = None, drop_sshd_pid: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        monkeypatch: Any,
+        on_write: Optional[Callable[[str, bytes], None]] = None,
+        node: Optional[SimNode] = None,
+        drop_sshd_pid: Optional[int] = None,
+    ) -> None:
         import tempfile
 
         import lib.avamar_action as avamar_action  # the pack's actions/lib, as the actions import it
@@ -123,8 +128,8 @@ class Recorder:
         monkeypatch.setenv("RELKIT_RECORD", self.record_file)
         monkeypatch.setenv("RELKIT_PACK_LIB", os.path.join(root, "lib"))
         monkeypatch.setenv("RELKIT_SIM_DIR", os.path.join(root, "simulator"))
-        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-            [os.path.join(here, "subprocess_hook")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join([os.path.join(here, "subprocess_hook")] + inherited))
         if node is not None:
             monkeypatch.setenv("RELKIT_NODE_ROOT", str(node.root))
         if drop_sshd_pid is not None:
@@ -159,8 +164,9 @@ class Recorder:
         return [c.argv for c in self.calls if c.kind == "run"]
 
     def mutating(self) -> List[Tuple[str, ...]]:
-        return [c.argv for c in self.calls
-                if (c.kind == "run" and is_mutating(c.argv)) or c.kind == "write_file_atomic"]
+        return [
+            c.argv for c in self.calls if (c.kind == "run" and is_mutating(c.argv)) or c.kind == "write_file_atomic"
+        ]
 
 
 # -- files on the node ----------------------------------------------------------------------
@@ -194,8 +200,12 @@ def read_srl(node: SimNode) -> Optional[int]:
 def serial_state(node: SimNode) -> Dict[str, Any]:
     """What a remediation may change: GSAN's minimal serial, the .srl, MCS status, keys."""
     state = node.state()
-    return {"gsan_minimal_serial": state["gsan_minimal_serial"], "srl": read_srl(node),
-            "mcs_status": state["mcs_status"], "gsan_key_matches": state["gsan_key_matches"]}
+    return {
+        "gsan_minimal_serial": state["gsan_minimal_serial"],
+        "srl": read_srl(node),
+        "mcs_status": state["mcs_status"],
+        "gsan_key_matches": state["gsan_key_matches"],
+    }
 
 
 class SerialWatcher:
@@ -259,8 +269,10 @@ class GsanFirstCheck:
             if "gsan" not in entry:
                 self.violations.append(f".srl write of {serial}: GSAN's state was not read (no node given)")
             elif entry["gsan"] != serial or not entry["key_matches"]:
-                self.violations.append(f".srl write of {serial} while GSAN's minimal serial is {entry['gsan']} "
-                                       f"(key registered: {entry['key_matches']})")
+                self.violations.append(
+                    f".srl write of {serial} while GSAN's minimal serial is {entry['gsan']} "
+                    f"(key registered: {entry['key_matches']})"
+                )
 
     def __init__(self, node: SimNode) -> None:
         self.node = node
@@ -276,7 +288,8 @@ class GsanFirstCheck:
         if state["gsan_minimal_serial"] != serial or not state["gsan_key_matches"]:
             self.violations.append(
                 f".srl write of {serial} while GSAN's minimal serial is {state['gsan_minimal_serial']} "
-                f"(key registered: {state['gsan_key_matches']})")
+                f"(key registered: {state['gsan_key_matches']})"
+            )
 
 
 # -- the local runner -----------------------------------------------------------------------
@@ -302,13 +315,15 @@ def pack(command_timeout: Optional[int] = None) -> Any:
     return changed
 
 
-def workflow_runner(config: Mapping[str, Any], answerer: Any = None, *, command_timeout: Optional[int] = None,
-                    progress: Any = None) -> Any:
+def workflow_runner(
+    config: Mapping[str, Any], answerer: Any = None, *, command_timeout: Optional[int] = None, progress: Any = None
+) -> Any:
     from st2_local.chat_transcript import ChatTranscript
     from st2_local.workflow_runner import WorkflowRunner
 
-    return WorkflowRunner(pack(command_timeout), config, answerer=answerer, transcript=ChatTranscript(quiet=True),
-                          progress=progress)
+    return WorkflowRunner(
+        pack(command_timeout), config, answerer=answerer, transcript=ChatTranscript(quiet=True), progress=progress
+    )
 
 
 def approve(approver: str = "alice") -> Any:
@@ -317,8 +332,9 @@ def approve(approver: str = "alice") -> Any:
     return fixed_answer("yes", approver)
 
 
-def run_remediation(config: Mapping[str, Any], answerer: Any = None, *, command_timeout: Optional[int] = None,
-                    **params: Any) -> Tuple[Any, Any]:
+def run_remediation(
+    config: Mapping[str, Any], answerer: Any = None, *, command_timeout: Optional[int] = None, **params: Any
+) -> Tuple[Any, Any]:
     """(WorkflowRun, WorkflowRunner) of one remediation of ``ava01``; approved by alice by default."""
     runner = workflow_runner(config, answerer or approve(), command_timeout=command_timeout)
     run = runner.run(WORKFLOW, dict({"server": SERVER}, **params))
@@ -326,8 +342,14 @@ def run_remediation(config: Mapping[str, Any], answerer: Any = None, *, command_
 
 
 # -- avtar log text -------------------------------------------------------------------------
-def failing_run(client: str = "client01", host: str = "avamar.example.com", serial: int = 1,
-                when: str = "2026-01-05 03:00:00", log_path: Optional[str] = None, end: bool = True) -> List[str]:
+def failing_run(
+    client: str = "client01",
+    host: str = "avamar.example.com",
+    serial: int = 1,
+    when: str = "2026-01-05 03:00:00",
+    log_path: Optional[str] = None,
+    end: bool = True,
+) -> List[str]:
     """One avtar run failing with the KB's 5704 sequence (tests/avtar_text.py), for this suite's server."""
     return avtar_text.failing_run(client, host=host, when=when, end_banner=end, serial=serial, log_path=log_path)
 
@@ -337,8 +359,12 @@ def sensor_config(tmp: str, window: int = 0, **sensor: Any) -> Dict[str, Any]:
     clients, gsan = os.path.join(tmp, "clientlogs"), os.path.join(tmp, "gsan")
     os.makedirs(clients, exist_ok=True)
     os.makedirs(gsan, exist_ok=True)
-    section = {"client_log_paths": [os.path.join(clients, "*.log")],
-               "gsan_log_paths": [os.path.join(gsan, "gsan.log"), os.path.join(gsan, "err.log")],
-               "dedup_window_seconds": window, "salt_events": False, "settle_seconds": 0.0}
+    section = {
+        "client_log_paths": [os.path.join(clients, "*.log")],
+        "gsan_log_paths": [os.path.join(gsan, "gsan.log"), os.path.join(gsan, "err.log")],
+        "dedup_window_seconds": window,
+        "salt_events": False,
+        "settle_seconds": 0.0,
+    }
     section.update(sensor)
     return {"servers": {SERVER: {"transport": "local", "host": "avamar.example.com"}}, "sensor": section}

@@ -8,7 +8,9 @@ the test asserts:
 * MCS never holds a serial GSAN has not accepted (every .srl write is checked, as it happens,
   against GSAN's minimal serial and key);
 * the outcome is ``failed`` and names the failed step and the state left behind (in the result
-  and in the chat report);
+  and in the chat report), and that ``state_left`` is TRUE: the GSAN serial, the ``.srl`` value
+  and MCS's status it reports are the simulator's, and once GSAN moved it says so and gives the
+  commands that finish by hand;
 * once the fault is cleared, a re-run ends ``remediated`` and a backup then succeeds.
 
 Faults are real where the machine allows it: commands fail or hang in the simulator; the
@@ -23,7 +25,6 @@ terminal summary.
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import subprocess
 from typing import Any, Dict, List, Optional, Tuple
@@ -42,12 +43,16 @@ from relkit import (
 STEPS = ["publickey", "srl_write", "mcs_restart", "test_backup"]
 FAULTS = ["command_error", "hang", "transport_dropped", "disk_full", "mcs_no_restart"]
 # The workflow task each mutating step runs in.
-TASK = {"publickey": "set_gsan_minserial", "srl_write": "write_mcs_serial", "mcs_restart": "restart_mcs",
-        "test_backup": "run_test_backup"}
+TASK = {
+    "publickey": "set_gsan_minserial",
+    "srl_write": "write_mcs_serial",
+    "mcs_restart": "restart_mcs",
+    "test_backup": "run_test_backup",
+}
 NOT_APPLICABLE = {
     ("publickey", "mcs_no_restart"): "the step does not restart MCS",
     ("srl_write", "hang"): "the write is one atomic replace done by the transport, no node command that can hang "
-                           "(the remote write script's timeout is the transport's, see tests/transport)",
+    "(the remote write script's timeout is the transport's, see tests/transport)",
     ("srl_write", "mcs_no_restart"): "the step does not restart MCS",
     ("mcs_restart", "disk_full"): "mcserver.sh --restart writes no file (it only reads the .srl)",
     ("test_backup", "mcs_no_restart"): "the step does not restart MCS",
@@ -55,9 +60,12 @@ NOT_APPLICABLE = {
 # Cells where the fault does not make the step fail: the run must still end well and safe.
 UNAFFECTED = {
     ("test_backup", "disk_full"): "a full disk on the node fails MCS's own ticket write-through, not the backup: "
-                                  "the test backup completes",
+    "the test backup completes",
 }
-HANG_TIMEOUT_S = 3  # command_timeout / restart / backup wait used in the hang cells
+HANG_TIMEOUT_S = 3  # command_timeout of every action in the hang cells
+# The workflow refuses waits under 60 s (an MCS restart takes minutes): the restart and backup
+# waits of the hang cells are that minimum, and the hung commands outlast it.
+WAIT_S = 60
 RESULTS: Dict[Tuple[str, str], str] = {}
 MATRIX_FILE: List[str] = []
 
@@ -90,8 +98,12 @@ class Fault:
         self.step, self.fault, self.node, self.request = step, fault, node, request
         self.mount: Optional[str] = None
         self.flag = os.path.join(node.root, "drop-transport.flag")
-        self.command, self.match = {"publickey": ("avmaint", "publickey"), "mcs_restart": ("mcserver.sh", "--restart"),
-                                    "test_backup": ("mccli", "backup-dataset"), "srl_write": (None, None)}[step]
+        self.command, self.match = {
+            "publickey": ("avmaint", "publickey"),
+            "mcs_restart": ("mcserver.sh", "--restart"),
+            "test_backup": ("mccli", "backup-dataset"),
+            "srl_write": (None, None),
+        }[step]
 
     def config(self) -> Dict[str, Any]:
         config = sim_config(self.node)
@@ -105,10 +117,15 @@ class Fault:
         if f == "command_error" and self.step == "srl_write":
             node.inject_fault("srl_write", "readonly")
         elif f == "command_error":
-            node.inject_fault(self.command, "error", exit_code=3, match=self.match,
-                              message=f"{self.command}: simulated failure (fault matrix)")
+            node.inject_fault(
+                self.command,
+                "error",
+                exit_code=3,
+                match=self.match,
+                message=f"{self.command}: simulated failure (fault matrix)",
+            )
         elif f == "hang":
-            node.inject_fault(self.command, "hang", seconds=60, match=self.match)
+            node.inject_fault(self.command, "hang", seconds=WAIT_S * 2, match=self.match)
         elif f == "transport_dropped" and self.step != "srl_write":
             self._wrap_with_sshd_killer()
             open(self.flag, "w").close()
@@ -141,8 +158,11 @@ class Fault:
         real = os.path.join(self.node.bin_dir, self.command)
         os.rename(real, real + ".real")
         with open(real, "w") as handle:
-            handle.write(KILL_SSHD_WRAPPER.replace("FLAG", self.flag).replace("MATCH", self.match)
-                         .replace("REAL", real + ".real"))
+            handle.write(
+                KILL_SSHD_WRAPPER.replace("FLAG", self.flag)
+                .replace("MATCH", self.match)
+                .replace("REAL", real + ".real")
+            )
         os.chmod(real, os.stat(real + ".real").st_mode | stat.S_IXUSR)
 
     def _fill_key_export_dir(self) -> None:
@@ -152,11 +172,15 @@ class Fault:
         os.makedirs(parent)
         self._mount_tmpfs(parent)
         self._fill(parent)
-        self.request.getfixturevalue("monkeypatch").setattr("avamar_pack.node.keystore.TEMP_PARENT", parent)
+        monkeypatch = self.request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr("avamar_pack.node.keystore.TEMP_PARENT", parent)
+        # The actions run in their own processes: relkit's subprocess hook applies it there.
+        monkeypatch.setenv("RELKIT_KEY_TEMP_PARENT", parent)
 
     def _mount_tmpfs(self, target: str) -> None:
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", target],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", target], capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"the disk-full cells mount a 64 KiB tmpfs (needs root / CAP_SYS_ADMIN): {proc.stderr}")
         self.mount = target
@@ -187,23 +211,8 @@ class Fault:
         self._fill(prefs)
 
 
-class DropOnWrite:
-    """``on_write`` hook for srl_write x transport_dropped: kill the sshd sessions serving the
-    pack (children of the sshd daemon) just as the .srl write starts."""
-
-    def __init__(self, sshd_pid: int, armed: bool = True) -> None:
-        self.sshd_pid, self.armed = sshd_pid, armed
-
-    def __call__(self, path: str, data: bytes) -> None:
-        if not self.armed or not path.endswith("sessionticket.srl"):
-            return
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.sshd_pid)], capture_output=True, text=True).stdout
-        for pid in out.split():
-            os.kill(int(pid), signal.SIGKILL)
-
-
 # -- the matrix ----------------------------------------------------------------------------------
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("step,fault", cells())
 def test_fault_cell(step, fault, make_sim_node, monkeypatch, request):
     try:
@@ -220,44 +229,72 @@ def run_cell(step: str, fault: str, make_sim_node: Any, monkeypatch: Any, reques
     rig = Fault(step, fault, node, request)
     config = rig.config()
     gsan_check = GsanFirstCheck(node)
-    drop = None
+    drop_pid = None
     if step == "srl_write" and fault == "transport_dropped":
-        sshd = request.getfixturevalue("sshd_service")
-        drop = DropOnWrite(sshd.daemon.pid)
-
-    def on_write(path: str, data: bytes) -> None:
-        gsan_check(path, data)
-        if drop is not None:
-            drop(path, data)
-
-    Recorder(monkeypatch, on_write=on_write)
+        drop_pid = request.getfixturevalue("sshd_service").daemon.pid
+    # The actions run in their own processes: the recorder's hook checks each .srl write there.
+    recorder = Recorder(monkeypatch, on_write=gsan_check, node=node, drop_sshd_pid=drop_pid)
     srl_before = read_srl(node)
     watchers: List[SerialWatcher] = []
     rig.inject()
     try:
         with SerialWatcher(node) as watcher:
             watchers.append(watcher)
-            run, runner = run_remediation(config, command_timeout=HANG_TIMEOUT_S, mcs_restart_timeout=HANG_TIMEOUT_S,
-                                          test_backup_timeout=HANG_TIMEOUT_S)
+            run, runner = run_remediation(
+                config, command_timeout=HANG_TIMEOUT_S, mcs_restart_timeout=WAIT_S, test_backup_timeout=WAIT_S
+            )
+            runner.close()
         out = run.output
         assert out is not None, run.errors
         if (step, fault) in UNAFFECTED:
             assert out["outcome"] == "remediated", out
             verdict = f"PASS (step unaffected: {UNAFFECTED[(step, fault)]}); remediated"
         else:
-            verdict = check_failed_then_converges(step, node, config, rig, drop, out, runner, watchers)
+            verdict = check_failed_then_converges(step, node, config, rig, recorder, out, runner, watchers)
     finally:
         rig.teardown()
+    gsan_check.collect(recorder)
     for w in watchers:
         assert w.lowered() == [], w.lowered()
+    assert gsan_check.writes, "no .srl write was recorded: the recording hook did not run in the actions"
     assert gsan_check.violations == [], gsan_check.violations
     assert all(serial >= (srl_before or 0) for serial in gsan_check.writes), gsan_check.writes
     RESULTS[(step, fault)] = verdict
 
 
-def check_failed_then_converges(step: str, node: Any, config: Dict[str, Any], rig: Fault, drop: Any,
-                                out: Dict[str, Any], runner: Any, watchers: List[SerialWatcher]) -> str:
-    """The first run failed at the step, naming it and the state left; cleared, a re-run converges."""
+def check_state_left_is_true(step: str, node: Any, out: Dict[str, Any]) -> None:
+    """What the report says the node holds is what the simulator holds."""
+    left = out["state_left"]
+    state = node.state()
+    assert (
+        f"Node now: GSAN minimal serial {state['gsan_minimal_serial']}, sessionticket.srl {read_srl(node)}, "
+        f"MCS {state['mcs_status']}" in left
+    ), (left, state["gsan_minimal_serial"], read_srl(node))
+    changes = out["changes"]
+    if changes["gsan_serial"] is not None:
+        # GSAN moved: the report says to what, what the .srl holds, whether MCS restarted, and how to finish.
+        assert changes["gsan_serial"] == state["gsan_minimal_serial"], (changes, state)
+        assert f"GSAN minimal serial set to {changes['gsan_serial']}" in left, left
+        assert "MCS restarted" in left or "MCS not restarted" in left or "MCS restart state unknown" in left, left
+        if changes["srl_written"] is None:
+            assert f"echo -n {changes['gsan_serial']} > {node.srl_path} && mcserver.sh --restart" in left, left
+        elif changes["mcs_restarted"] is not True:
+            assert "`mcserver.sh --restart`" in left, left
+    elif step == "publickey":
+        assert read_srl(node) == out["before"]["mcs_serial"], "GSAN did not move yet the .srl did"
+
+
+def check_failed_then_converges(
+    step: str,
+    node: Any,
+    config: Dict[str, Any],
+    rig: Fault,
+    recorder: Any,
+    out: Dict[str, Any],
+    runner: Any,
+    watchers: List[SerialWatcher],
+) -> str:
+    """The first run failed at the step, naming it and the true state left; cleared, a re-run converges."""
     assert out["outcome"] == "failed", out
     error = out["error"]
     assert error["step"] == TASK[step], error
@@ -266,15 +303,19 @@ def check_failed_then_converges(step: str, node: Any, config: Dict[str, Any], ri
     assert f"FAILED at step `{TASK[step]}`" in report and "State left" in report, report
     assert out["lock_release"] == "released", out
     rig.clear()
-    if drop is not None:
-        drop.armed = False
+    recorder.disarm_drop()
+    check_state_left_is_true(step, node, out)
     with SerialWatcher(node) as watcher:
         watchers.append(watcher)
         # Over the local transport even when the fault was a dropped ssh connection: what is
         # re-checked is the node's state, and a second ssh run would double the cell's time.
-        rerun, _ = run_remediation(sim_config(node), command_timeout=30)
-    assert rerun.output["outcome"] == "remediated", (rerun.output["outcome"], rerun.output.get("error"),
-                                                     rerun.output.get("reasons"))
+        rerun, rerunner = run_remediation(sim_config(node), command_timeout=30)
+        rerunner.close()
+    assert rerun.output["outcome"] == "remediated", (
+        rerun.output["outcome"],
+        rerun.output.get("error"),
+        rerun.output.get("state_left"),
+    )
     assert node.state()["gsan_minimal_serial"] == rerun.output["accepted_serial"]
     assert node.run_backup("client-after")["ok"], node.state()
     return f"PASS: failed at {error['step']}; state left: {error['state_left'][:90]}; re-run remediated"
@@ -297,6 +338,9 @@ def test_print_fault_matrix(tmp_path_factory):
     MATRIX_FILE[:] = [str(path), table]
     applicable = [(s, f) for s in STEPS for f in FAULTS if (s, f) not in NOT_APPLICABLE]
     assert len(applicable) + len(NOT_APPLICABLE) == len(STEPS) * len(FAULTS)
-    failed = [f"{s} x {f}: {RESULTS.get((s, f), 'not run')}" for s, f in applicable
-              if not RESULTS.get((s, f), "").startswith("PASS")]
+    failed = [
+        f"{s} x {f}: {RESULTS.get((s, f), 'not run')}"
+        for s, f in applicable
+        if not RESULTS.get((s, f), "").startswith("PASS")
+    ]
     assert failed == [], failed

@@ -301,7 +301,10 @@ def rigged_node(tmp_path_factory):
 def run_action(config: Dict[str, Any], name: str, params: Dict[str, Any]) -> Any:
     from st2_local.action_runner import ActionRunner
 
-    outcome = ActionRunner(pack(), config).run(pack().action(f"avamar.{name}"), params)
+    # One subprocess per action, as st2's python runner runs it (the Recorder follows it there);
+    # no runner parameters (st2's defaults) and the environment st2 gives every action.
+    env = {"ST2_ACTION_PACK_NAME": pack().ref, "ST2_ACTION_DEBUG": "False"}
+    outcome = ActionRunner(pack(), config).run(pack().action(f"avamar.{name}"), params, {}, env)
     result = outcome.result.get("result")
     assert outcome.status == "failed", f"avamar.{name} with hostile input succeeded: {outcome.result}"
     assert "traceback" not in outcome.result, outcome.result.get("traceback")
@@ -476,8 +479,9 @@ def test_hostile_trigger_payloads_change_nothing(case, rigged_node, monkeypatch)
             message = str(exc)
         else:
             assert run.output["outcome"] == "failed", run.output
-            assert run.output["error"]["step"] == "diagnose_session_tickets", run.output["error"]
-            assert run.output["error"]["state_left"] == "nothing changed"
+            # The workflow's first step validates every input before the node is touched (INTERFACES.md).
+            assert run.output["error"]["step"] == "prepare_remediation", run.output["error"]
+            assert run.output["error"]["state_left"].startswith("nothing was read from or written to the node")
             message = run.output["error"]["reason"]
         assert case["message"] in message, message
     assert recorder.opened == 0 and recorder.calls == []

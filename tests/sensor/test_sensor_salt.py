@@ -68,7 +68,7 @@ class SaltSourceTest(BaseSensorTestCase):
         thread.start()
         self.addCleanup(thread.join, 10)
         self.addCleanup(sensor_obj.cleanup)
-        wait_for(sensor_obj._salt.connected.is_set, 60, "the salt-api /events stream")
+        wait_for(sensor_obj.salt_reader.connected.is_set, 60, "the salt-api /events stream")
         time.sleep(0.5)  # salt-api subscribes to the master bus right after answering
         return sensor_obj
 
@@ -88,8 +88,8 @@ class SaltSourceTest(BaseSensorTestCase):
         self.assertEqual(auth[0]["source"], "salt")
         self.assertEqual(auth[0]["codes"], [8609, 5704, 5126, 8941, 7001])
         self.assertEqual(validate_dispatched_payloads(self), 1)
-        self.assertGreaterEqual(sensor._salt.logins, 1)
-        self.assertTrue(sensor._salt.chunked)  # the real salt-api streams chunked: big reads, no latency
+        self.assertGreaterEqual(sensor.salt_reader.logins, 1)
+        self.assertTrue(sensor.salt_reader.chunked)  # the real salt-api streams chunked: big reads, no latency
         print(f"salt event.send -> trigger in {latency:.2f} s")
 
     def test_log_beacon_on_the_minion_arrives_as_one_trigger(self) -> None:

@@ -31,6 +31,17 @@ def file_source(tmp: str, clock: Clock, saved=None, patterns=(), grace: float = 
     )
 
 
+def pulled(source) -> list:
+    """Everything one pull yields, a ``Block`` copied out of the source's read buffer as it comes
+    (the contract: a block's data is valid until the next item is pulled)."""
+    out = []
+    for item in source.pull():
+        if isinstance(item, Block):
+            item = Block(item.stream, item.start, item.end, bytearray(item.text), 0)
+        out.append(item)
+    return out
+
+
 def lines_of(items) -> List[Line]:
     """Every line the items carry, a ``Block`` split into its lines."""
     out: List[Line] = []
@@ -38,9 +49,10 @@ def lines_of(items) -> List[Line]:
         if isinstance(item, Line):
             out.append(item)
         elif isinstance(item, Block):
-            assert item.data.endswith(b"\n") and item.end - item.start == len(item.data)
+            text = item.text
+            assert text.endswith(b"\n") and item.end - item.start == len(text)
             pos = item.start
-            for raw in item.data.splitlines(keepends=True):
+            for raw in text.splitlines(keepends=True):
                 out.append(Line(item.stream, pos, pos + len(raw), raw[:-1].decode("utf-8", "replace")))
                 pos += len(raw)
     return out
@@ -53,7 +65,7 @@ def feed_files(tmp: str, texts: List[bytes]):
     for text in texts:
         with open(os.path.join(tmp, "c1.log"), "ab") as handle:
             handle.write(text)
-        items += list(source.pull())
+        items += pulled(source)
     return source, items
 
 
@@ -63,7 +75,7 @@ def feed_salt(tmp: str, texts: List[bytes]):
     for text in texts:
         lines = text.decode("utf-8", "replace").splitlines()
         source.push("avamar/avtar/line", minion_event("avamar/avtar/line", "c1", {"lines": lines}))
-        items += list(source.pull())
+        items += pulled(source)
     return source, items
 
 
@@ -92,10 +104,10 @@ def test_files_partial_line_waits_and_huge_line_is_skipped_with_a_reason(tmp_pat
     source = file_source(str(tmp_path), clock)
     path = os.path.join(str(tmp_path), "c1.log")
     append(path, ["2026-01-05 03:00:00 avtar Info <8474>: - Log file path: /x/c1.log\n", "2026-01-05 03:00:00 av"])
-    first = lines_of(source.pull())
+    first = lines_of(pulled(source))
     assert [line.text[:24] for line in first] == ["2026-01-05 03:00:00 avta"]
     append(path, ["tar Info <6555>: Initializing connection\n", "y" * 10000 + "\n"])
-    second = lines_of(source.pull())
+    second = lines_of(pulled(source))
     assert second[0].text.endswith("Initializing connection") and second[0].start == first[0].end
     assert second[1].text is None and "more than 4096 bytes" in second[1].reason
 
@@ -105,11 +117,11 @@ def test_files_restart_resumes_at_the_checkpoint(tmp_path) -> None:
     source = file_source(str(tmp_path), clock)
     path = os.path.join(str(tmp_path), "c1.log")
     append(path, failing_run("c1"))
-    lines = lines_of(source.pull())
+    lines = lines_of(pulled(source))
     position = source.checkpoint(lines[3].stream, lines[3].start, 1, True)
     source.close()
     again = file_source(str(tmp_path), clock, saved={lines[3].stream.key: position}, patterns=source.patterns())
-    items = list(again.pull())
+    items = pulled(again)
     opened = [item for item in items if isinstance(item, StreamOpened)]
     assert [(o.offset, o.skip, o.counted) for o in opened] == [(lines[3].start, 1, True)]
     assert lines_of(items)[0].start == lines[3].start
@@ -120,7 +132,7 @@ def test_files_copytruncate_gives_the_copys_tail_then_a_reset(tmp_path) -> None:
     source = file_source(str(tmp_path), clock)
     path = os.path.join(str(tmp_path), "c1.log")
     append(path, failing_run("c1")[:4])
-    list(source.pull())
+    pulled(source)
     append(path, failing_run("c1")[4:])  # written, not read yet, then rotated
     with open(path, "rb") as handle:
         content = handle.read()
@@ -129,7 +141,7 @@ def test_files_copytruncate_gives_the_copys_tail_then_a_reset(tmp_path) -> None:
     with open(path, "r+b") as handle:
         handle.truncate(0)
     append(path, ["2026-01-05 04:00:00 avtar Info <6555>: Initializing connection\n"])
-    items = list(source.pull())
+    items = pulled(source)
     kinds = [type(item).__name__ for item in items if not isinstance(item, (Note, CaughtUp))]
     reset = kinds.index("StreamReset")
     assert kinds[:reset] == ["Line"] * (len(failing_run("c1")) - 4)  # the copy's tail first
@@ -141,11 +153,11 @@ def test_files_rotated_away_file_ends_after_the_grace(tmp_path) -> None:
     source = file_source(str(tmp_path), clock, grace=5.0)
     path = os.path.join(str(tmp_path), "c1.log")
     append(path, failing_run("c1"))
-    list(source.pull())
+    pulled(source)
     os.rename(path, os.path.join(str(tmp_path), "c1.old"))
-    assert not any(isinstance(item, StreamEnded) for item in source.pull())
+    assert not any(isinstance(item, StreamEnded) for item in pulled(source))
     clock.advance(6)
-    assert any(isinstance(item, StreamEnded) for item in source.pull())
+    assert any(isinstance(item, StreamEnded) for item in pulled(source))
 
 
 def test_salt_drops_unmapped_minions_with_one_warning_each(caplog) -> None:
@@ -157,7 +169,7 @@ def test_salt_drops_unmapped_minions_with_one_warning_each(caplog) -> None:
                 "avamar/avtar/failure", minion_event("avamar/avtar/failure", "kiosk", {"id": "web01", "lines": lines})
             )
             source.push(*beacon_event("printer", lines[7]))
-        items = list(source.pull())
+        items = pulled(source)
     assert lines_of(items) == [] and source.dropped == 6
     warned: Dict[str, int] = {}
     for record in caplog.records:
@@ -167,6 +179,6 @@ def test_salt_drops_unmapped_minions_with_one_warning_each(caplog) -> None:
     assert warned == {"kiosk": 1, "printer": 1}
     # The mapped minion's own events pass; a complete excerpt ends its stream.
     source.push("avamar/avtar/failure", minion_event("avamar/avtar/failure", "web01", {"lines": lines}))
-    items = list(source.pull())
+    items = pulled(source)
     assert len(lines_of(items)) == len(lines) and isinstance(items[-1], StreamEnded)
     assert lines_of(items)[0].stream.origin == "web01"

@@ -30,12 +30,24 @@ def test_notify_approval_request_posts_the_id_and_both_commands():
     assert f"!avamar reject {payload['id']}" in params["message"]
 
 
+def _formats(alias):
+    """Each format as st2 matches it: a plain string, or a display/representation mapping."""
+    out = []
+    for fmt in alias["formats"]:
+        out.extend(fmt.get("representation", []) if isinstance(fmt, dict) else [fmt])
+    return out
+
+
 def test_aliases_formats_and_targets():
     aliases = _aliases()
-    formats = {fmt for a in aliases.values() for fmt in a["formats"]}
-    for expected in ("avamar diagnose {{ server }}", "avamar remediate {{ server }}",
-                     "avamar approve {{ inquiry_id }}", "avamar reject {{ inquiry_id }}"):
+    formats = {fmt for a in aliases.values() for fmt in _formats(a)}
+    for expected in (
+        "avamar diagnose {{ server }}",
+        "avamar remediate {{ server }}",
+        "avamar approve {{ inquiry_id }}",
+    ):
         assert expected in formats
+    assert any(f.startswith("avamar reject {{ inquiry_id }}") for f in formats)
     for alias in aliases.values():
         meta = PACK.action(alias["action_ref"])
         assert alias["ack"]["format"] and alias["result"]["format"]
@@ -43,12 +55,20 @@ def test_aliases_formats_and_targets():
             assert name in meta.parameters, f"{alias['name']}: {name} is not a parameter of {meta.ref}"
 
 
-def test_approver_is_the_chat_user_and_cannot_be_typed():
+def test_the_approver_is_never_a_parameter_anyone_can_type():
     aliases = _aliases()
-    assert aliases["approve"]["immutable_parameters"] == {"approved": True, "approver": "{{ action_context.api_user }}"}
-    assert aliases["reject"]["immutable_parameters"] == {"approved": False, "approver": "{{ action_context.api_user }}"}
+    assert aliases["approve"]["immutable_parameters"] == {"approved": True}
+    assert aliases["reject"]["immutable_parameters"] == {"approved": False}
+    assert "approver" not in PACK.action("avamar.respond_approval").parameters
     for name in ("approve", "reject"):
-        assert not any("approver" in fmt or "approved" in fmt for fmt in aliases[name]["formats"])
+        assert not any("approver" in fmt or "approved" in fmt for fmt in _formats(aliases[name]))
+
+
+def test_remediate_alias_cannot_lower_the_approval_policy():
+    # st2 passes extra key=value pairs from chat; none of them may weaken the approval.
+    params = PACK.action(aliases_action := _aliases()["remediate"]["action_ref"]).parameters
+    assert aliases_action == "avamar.remediate_session_tickets"
+    assert not {"require_approval", "approvers", "approver_roles", "approval_ttl"} & set(params)
 
 
 def test_one_remediation_per_server_policy():

@@ -24,8 +24,13 @@ class CheckPendingTest(BaseActionTestCase):
         super().setUp()
         self.api = FakeSt2Api().start()
         self.addCleanup(self.api.close)
-        self.own = self.api.add_execution(WORKFLOW, status="running", parameters={"server": "ava01"},
-                                          context={"user": "stanley", "pack": "avamar"}, runner="orquesta")
+        self.own = self.api.add_execution(
+            WORKFLOW,
+            status="running",
+            parameters={"server": "ava01"},
+            context={"user": "stanley", "pack": "avamar"},
+            runner="orquesta",
+        )
         patcher = mock.patch.dict(os.environ, self.api.action_env(self.own))
         patcher.start()
         self.addCleanup(patcher.stop)
@@ -35,8 +40,13 @@ class CheckPendingTest(BaseActionTestCase):
         return self.action.run(server=server, execution_id=self.own, failures=failures)
 
     def paused_run(self, server="ava01", status="paused"):
-        return self.api.add_execution(WORKFLOW, status=status, parameters={"server": server},
-                                      context={"user": "stanley", "pack": "avamar"}, runner="orquesta")
+        return self.api.add_execution(
+            WORKFLOW,
+            status=status,
+            parameters={"server": server},
+            context={"user": "stanley", "pack": "avamar"},
+            runner="orquesta",
+        )
 
     def test_nothing_pending(self):
         self.paused_run(server="ava02")
@@ -55,8 +65,11 @@ class CheckPendingTest(BaseActionTestCase):
     def test_a_paused_run_of_the_server_folds_and_totals_add_up(self):
         pending = self.paused_run()
         totals = []
-        for failures in ({"count": 3, "clients": ["c1", "c2"]}, {"count": 1, "clients": ["c2", "c3"]},
-                         {"count": 5, "clients": []}):
+        for failures in (
+            {"count": 3, "clients": ["c1", "c2"]},
+            {"count": 1, "clients": ["c2", "c3"]},
+            {"count": 5, "clients": []},
+        ):
             ok, result = self.check(failures)
             self.assertTrue(ok, result)
             self.assertTrue(result["pending"])
@@ -81,5 +94,8 @@ class CheckPendingTest(BaseActionTestCase):
 
 def test_merge_ignores_garbage_in_the_datastore():
     assert merge("not json data", {"count": 2, "clients": ["a"]}) == {"count": 2, "clients": ["a"], "runs": 1}
-    assert merge({"count": "x", "clients": [1, "b"], "runs": None}, {"count": 1, "clients": ["b", "c"]}) == \
-        {"count": 1, "clients": ["b", "c"], "runs": 1}
+    assert merge({"count": "x", "clients": [1, "b"], "runs": None}, {"count": 1, "clients": ["b", "c"]}) == {
+        "count": 1,
+        "clients": ["b", "c"],
+        "runs": 1,
+    }

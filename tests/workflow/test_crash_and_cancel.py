@@ -20,18 +20,40 @@ DRIFTED = "mcs_restored_old_flush"
 CLEANUP = "avamar.cleanup_remediation"
 
 # Every task that runs a python action on the way to `remediated`.
-PYTHON_TASKS = ["prepare", "check_pending", "diagnose", "check_safety", "confirm_approval", "acquire_lock",
-                "rediagnose", "set_gsan_serial", "write_mcs_serial", "restart_mcs", "verify", "run_test_backup",
-                "flush_mcs", "record_remediation"]
-MUTATING = {"set_gsan_serial", "write_mcs_serial", "restart_mcs", "run_test_backup", "flush_mcs",
-            "record_remediation"}
+PYTHON_TASKS = [
+    "prepare",
+    "check_pending",
+    "diagnose",
+    "check_safety",
+    "confirm_approval",
+    "acquire_lock",
+    "rediagnose",
+    "set_gsan_serial",
+    "write_mcs_serial",
+    "restart_mcs",
+    "verify",
+    "run_test_backup",
+    "flush_mcs",
+    "record_remediation",
+]
+MUTATING = {"set_gsan_serial", "write_mcs_serial", "restart_mcs", "run_test_backup", "flush_mcs", "record_remediation"}
 # The failure's step as the report names it, per task.
-STEP = {"prepare": "prepare_remediation", "check_pending": "check_pending_remediation",
-        "diagnose": "diagnose_session_tickets", "check_safety": "check_preconditions",
-        "confirm_approval": "confirm_approval", "acquire_lock": "acquire_node_lock",
-        "rediagnose": "diagnose_session_tickets (under the lock)", "set_gsan_serial": "set_gsan_minserial",
-        "write_mcs_serial": "write_mcs_serial", "restart_mcs": "restart_mcs", "verify": "verify",
-        "run_test_backup": "run_test_backup", "flush_mcs": "flush_mcs", "record_remediation": "record_remediation"}
+STEP = {
+    "prepare": "prepare_remediation",
+    "check_pending": "check_pending_remediation",
+    "diagnose": "diagnose_session_tickets",
+    "check_safety": "check_preconditions",
+    "confirm_approval": "confirm_approval",
+    "acquire_lock": "acquire_node_lock",
+    "rediagnose": "diagnose_session_tickets (under the lock)",
+    "set_gsan_serial": "set_gsan_minserial",
+    "write_mcs_serial": "write_mcs_serial",
+    "restart_mcs": "restart_mcs",
+    "verify": "verify",
+    "run_test_backup": "run_test_backup",
+    "flush_mcs": "flush_mcs",
+    "record_remediation": "record_remediation",
+}
 
 
 def drifted(make_sim_node):
@@ -84,8 +106,7 @@ SHAPES = [
     ("check_safety", "failed", {}),
     ("set_gsan_serial", "failed", {"stdout": "", "exit_code": 1, "result": "None"}),
     ("write_mcs_serial", "failed", "None"),
-    ("restart_mcs", "timeout", {"error": "Action failed to complete in 60 seconds", "exit_code": -9,
-                                "result": "None"}),
+    ("restart_mcs", "timeout", {"error": "Action failed to complete in 60 seconds", "exit_code": -9, "result": "None"}),
     ("verify", "failed", {"result": {"error": "not a dict"}}),
 ]
 
@@ -113,9 +134,25 @@ def test_a_runner_timeout_of_the_restart_is_reported_with_the_commands(make_sim_
 
 
 # -- cancel ---------------------------------------------------------------------------------------
-CANCEL_TASKS = ["prepare", "check_pending", "diagnose", "check_safety", "approval", "confirm_approval", "acquire_lock",
-                "rediagnose", "set_gsan_serial", "write_mcs_serial", "restart_mcs", "verify", "run_test_backup",
-                "flush_mcs", "record_remediation", "release_lock", "report"]
+CANCEL_TASKS = [
+    "prepare",
+    "check_pending",
+    "diagnose",
+    "check_safety",
+    "approval",
+    "confirm_approval",
+    "acquire_lock",
+    "rediagnose",
+    "set_gsan_serial",
+    "write_mcs_serial",
+    "restart_mcs",
+    "verify",
+    "run_test_backup",
+    "flush_mcs",
+    "record_remediation",
+    "release_lock",
+    "report",
+]
 
 
 def assert_cleaned_up(runner, run, node):

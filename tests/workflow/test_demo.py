@@ -15,7 +15,7 @@ import time
 
 from st2_local.pack_loader import PACK_ROOT
 
-DEMO_TIMEOUT_S = 240
+DEMO_TIMEOUT_S = 600  # a guard against a hang, not a speed check
 
 
 def _env(**extra: str) -> dict:

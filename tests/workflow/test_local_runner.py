@@ -111,6 +111,13 @@ def test_the_packs_rule_and_st2_run_give_the_workflow_the_same_parameters():
     assert by_rule == by_hand and by_rule["detection"] == payload
 
 
+def test_a_rule_parameter_that_does_not_render_leaves_a_failed_execution(tiny):
+    runner = tiny()
+    [enforcement] = runner.dispatch_trigger("tiny.event", {"server": "ava01"})  # no `count` in the payload
+    assert enforcement.run.status == "failed" and "count" in enforcement.run.result["error"]
+    assert runner.api.execution(enforcement.run.execution_id)["status"] == "failed"
+
+
 def test_a_request_st2_would_refuse_creates_nothing(tiny):
     runner = tiny()
     for bad in ({"server": "a", "servre": "b"}, {}, {"server": "a", "spawn": "maybe"}):
@@ -131,6 +138,13 @@ def test_python_action_env_token_and_result_shape(tiny):
     assert env["ST2_ACTION_API_URL"] == runner.api.url
     assert runner.api.tokens[env["ST2_ACTION_AUTH_TOKEN"]] == "carol"  # a token of the execution's user
     assert run.result["result"]["timeout_seen"] is None  # `timeout` is the runner's, not the action's
+
+
+def test_the_datastore_is_shared_by_the_actions_of_one_runner(tiny):
+    runner = tiny()
+    assert runner.start("tiny.kv", {"key": "k", "value": "v1"}).result["result"] == {"value": "v1"}
+    assert runner.start("tiny.kv", {"key": "k"}).result["result"] == {"value": "v1"}
+    assert tiny().start("tiny.kv", {"key": "k"}).result["result"] == {"value": None}  # another runner
 
 
 @pytest.mark.parametrize("how", ["exit", "exception"])
@@ -283,7 +297,7 @@ def test_cli_runs_the_workflow_and_says_it_is_not_stackstorm(make_sim_node, tmp_
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,
     )
     assert "production runs in StackStorm" in proc.stderr
     result = json.loads(proc.stdout[proc.stdout.index('{\n  "status"') :])

@@ -16,11 +16,19 @@ TRIGGER = "avamar.backup_auth_failure"
 
 def payload(window: int, clients):
     """An avamar.backup_auth_failure payload as the sensor dispatches it (sensors/*.yaml schema)."""
-    return {"server": SERVER, "client": clients[0], "clients": list(clients), "codes": [8609, 5704, 5126, 8941, 7001],
-            "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)",
-            "ticket": {"SECURETICKETLOGIN": 452, "serial": 1, "seq": 0}, "log_file": f"/var/log/avtar-{window}.log",
-            "first_seen": f"2026-01-05T0{window}:00:00", "last_seen": f"2026-01-05T0{window}:05:00",
-            "count": len(clients), "source": "file"}
+    return {
+        "server": SERVER,
+        "client": clients[0],
+        "clients": list(clients),
+        "codes": [8609, 5704, 5126, 8941, 7001],
+        "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)",
+        "ticket": {"SECURETICKETLOGIN": 452, "serial": 1, "seq": 0},
+        "log_file": f"/var/log/avtar-{window}.log",
+        "first_seen": f"2026-01-05T0{window}:00:00",
+        "last_seen": f"2026-01-05T0{window}:05:00",
+        "count": len(clients),
+        "source": "file",
+    }
 
 
 def drifted(make_sim_node):
@@ -38,8 +46,11 @@ def test_a_paused_run_and_three_more_windows_give_one_inquiry(make_sim_node):
         pending = first.run
         assert pending.status == "paused" and pending.pending_inquiry is not None
         later = []
-        for window, clients in ((2, ["/clients/b01"]), (3, ["/clients/a01", "/clients/c01", "/clients/c02"]),
-                                (4, ["/clients/d01"])):
+        for window, clients in (
+            (2, ["/clients/b01"]),
+            (3, ["/clients/a01", "/clients/c01", "/clients/c02"]),
+            (4, ["/clients/d01"]),
+        ):
             [enforcement] = runner.dispatch_trigger(TRIGGER, payload(window, clients))
             runner.wait_idle()
             later.append(enforcement.run)
@@ -47,8 +58,10 @@ def test_a_paused_run_and_three_more_windows_give_one_inquiry(make_sim_node):
         assert all(r.output["pending"]["pending_execution_id"] == pending.execution_id for r in later)
         assert len(runner.api.inquiries()) == 1, "a second approval request was made"
         assert later[-1].output["pending"]["total"] == {
-            "count": 5, "clients": ["/clients/b01", "/clients/a01", "/clients/c01", "/clients/c02", "/clients/d01"],
-            "runs": 3}
+            "count": 5,
+            "clients": ["/clients/b01", "/clients/a01", "/clients/c01", "/clients/c02", "/clients/d01"],
+            "runs": 3,
+        }
         folds = [m.message for m in runner.transcript.messages if ":inbox_tray:" in m.message]
         assert len(folds) == 3 and "no second approval request" in folds[-1]
         assert "5 folded failure(s) from 5 client(s)" in folds[-1]
@@ -69,9 +82,11 @@ def test_an_approval_given_after_a_manual_fix_ends_in_sync(make_sim_node):
         assert run.status == "paused"
         # Meanwhile an operator follows the KB by hand with the pack's own actions (st2 run).
         by_hand = 40000
-        for ref, params in (("avamar.set_gsan_minserial", {"serial": by_hand}),
-                            ("avamar.write_mcs_serial", {"serial": by_hand}),
-                            ("avamar.restart_mcs", {})):
+        for ref, params in (
+            ("avamar.set_gsan_minserial", {"serial": by_hand}),
+            ("avamar.write_mcs_serial", {"serial": by_hand}),
+            ("avamar.restart_mcs", {}),
+        ):
             step = runner.start(ref, {"server": SERVER, **params}, user="ops")
             assert step.status == "succeeded", (ref, step.result)
         # ... and checks it the KB's way: a backup works again (older evidence no longer counts).
@@ -79,8 +94,10 @@ def test_an_approval_given_after_a_manual_fix_ends_in_sync(make_sim_node):
         fixed = node_bytes(node)
         done = runner.respond(run.pending_inquiry.id, {"approved": True}, requester="alice")
         runner.wait_idle()
-    assert (done.status, done.output["outcome"]) == ("succeeded", "in_sync"), (done.output["error"],
-                                                                               done.output["timeline"])
+    assert (done.status, done.output["outcome"]) == ("succeeded", "in_sync"), (
+        done.output["error"],
+        done.output["timeline"],
+    )
     tasks = [t.task_id for t in done.tasks]
     assert "rediagnose" in tasks and "set_gsan_serial" not in tasks and tasks[-2:] == ["release_lock", "report"]
     assert done.output["after"]["gsan_minserial"] == by_hand and done.output["after"]["mcs_serial"] >= by_hand

@@ -20,8 +20,13 @@ SERVER = "ava01"
 
 def config(**changes):
     base = {
-        "servers": {SERVER: {"transport": "local", "avamar_root": "/tmp/ava01-root",
-                             "test_backup": {"client": "/clients/linux-test01"}}},
+        "servers": {
+            SERVER: {
+                "transport": "local",
+                "avamar_root": "/tmp/ava01-root",
+                "test_backup": {"client": "/clients/linux-test01"},
+            }
+        },
         "approval": {"users": ["alice"], "chatops_users": ["chatops_bot"], "ttl_minutes": 30, "route": "avamar"},
         "remediation": {"serial_margin": 2000, "max_publickey_attempts": 5},
     }
@@ -48,12 +53,19 @@ class PrepareRemediationTest(BaseActionTestCase):
         self.assertEqual(result["policy"]["ttl_minutes"], 30)
         self.assertTrue(result["approval_required"])
         self.assertTrue(result["flush_mcs"])
-        self.assertEqual(result["srl_path"], "/tmp/ava01-root/usr/local/avamar/var/mc/server_data/prefs/sessionticket.srl")
+        self.assertEqual(
+            result["srl_path"], "/tmp/ava01-root/usr/local/avamar/var/mc/server_data/prefs/sessionticket.srl"
+        )
         self.assertEqual(result["detection"], {})
 
     def test_given_values_win_within_bounds(self):
-        ok, result = self.run_action(serial_margin=50, max_publickey_attempts=20, mcs_restart_timeout=60,
-                                     test_backup_timeout=86400, notify_route="avamar-prod")
+        ok, result = self.run_action(
+            serial_margin=50,
+            max_publickey_attempts=20,
+            mcs_restart_timeout=60,
+            test_backup_timeout=86400,
+            notify_route="avamar-prod",
+        )
         self.assertTrue(ok, result)
         self.assertEqual((result["serial_margin"], result["max_publickey_attempts"]), (50, 20))
         self.assertEqual(result["route"], "avamar-prod")
@@ -98,16 +110,41 @@ class PrepareRemediationTest(BaseActionTestCase):
 
 # -- the refusals, one by one (lib level: same function) ----------------------------------------
 NONSENSE = [
-    {"server": ""}, {"server": "ava02"}, {"server": "../../etc"}, {"server": "{{ st2kv.system.x }}"},
-    {"server": 7}, {"server": None}, {"dry_run": "maybe"}, {"dry_run": 1}, {"test_backup": "yes please"},
-    {"serial_margin": 0}, {"serial_margin": -1}, {"serial_margin": 10**12}, {"serial_margin": "ten"},
-    {"serial_margin": 1.5}, {"serial_margin": True}, {"max_publickey_attempts": 0}, {"max_publickey_attempts": 21},
-    {"max_publickey_attempts": -6}, {"max_publickey_attempts": [6]}, {"mcs_restart_timeout": 0},
-    {"mcs_restart_timeout": -1}, {"mcs_restart_timeout": 59}, {"mcs_restart_timeout": 10**9},
-    {"mcs_restart_timeout": "900s"}, {"test_backup_timeout": -1}, {"test_backup_timeout": 0},
-    {"test_backup_timeout": 86401}, {"test_backup_timeout": {"s": 1}}, {"notify_route": "general"},
-    {"notify_route": "avamar; rm -rf /"}, {"notify_route": 5}, {"detection": "not an object"},
-    {"detection": [1, 2]}, {"detection": {"server": "ava02", "client": "c1"}}, {"detection": 42},
+    {"server": ""},
+    {"server": "ava02"},
+    {"server": "../../etc"},
+    {"server": "{{ st2kv.system.x }}"},
+    {"server": 7},
+    {"server": None},
+    {"dry_run": "maybe"},
+    {"dry_run": 1},
+    {"test_backup": "yes please"},
+    {"serial_margin": 0},
+    {"serial_margin": -1},
+    {"serial_margin": 10**12},
+    {"serial_margin": "ten"},
+    {"serial_margin": 1.5},
+    {"serial_margin": True},
+    {"max_publickey_attempts": 0},
+    {"max_publickey_attempts": 21},
+    {"max_publickey_attempts": -6},
+    {"max_publickey_attempts": [6]},
+    {"mcs_restart_timeout": 0},
+    {"mcs_restart_timeout": -1},
+    {"mcs_restart_timeout": 59},
+    {"mcs_restart_timeout": 10**9},
+    {"mcs_restart_timeout": "900s"},
+    {"test_backup_timeout": -1},
+    {"test_backup_timeout": 0},
+    {"test_backup_timeout": 86401},
+    {"test_backup_timeout": {"s": 1}},
+    {"notify_route": "general"},
+    {"notify_route": "avamar; rm -rf /"},
+    {"notify_route": 5},
+    {"detection": "not an object"},
+    {"detection": [1, 2]},
+    {"detection": {"server": "ava02", "client": "c1"}},
+    {"detection": 42},
 ]
 
 
@@ -128,8 +165,11 @@ def test_every_bound_is_enforced_at_both_ends():
 
 
 def test_a_bad_config_is_refused_before_anything():
-    for bad in ({"remediation": {"serial_margin": 0}}, {"approval": {"ttl_minutes": 0, "users": ["a"]}},
-                {"approval": {"route": "ops", "users": ["a"]}}):
+    for bad in (
+        {"remediation": {"serial_margin": 0}},
+        {"approval": {"ttl_minutes": 0, "users": ["a"]}},
+        {"approval": {"route": "ops", "users": ["a"]}},
+    ):
         cfg = copy.deepcopy(config())
         for key, value in bad.items():
             cfg[key] = value
@@ -139,10 +179,17 @@ def test_a_bad_config_is_refused_before_anything():
 
 # -- detection: untrusted, kept typed and inert -----------------------------------------------------
 def test_detection_keeps_known_fields_typed_and_defused():
-    payload = {"server": SERVER, "client": "{{ st2kv.system.secret }}", "clients": ["a", "{%b", 3],
-               "codes": [5704, "5704", True, 7001], "count": 3, "message": "x" * 5000,
-               "ticket": {"serial": 1, "seq": "0"}, "unexpected": {"nested": "{{ x }}"},
-               "activities": [{"id": 7, "client": "/clients/c{{", "minutes": 95, "evil": "{{"}]}
+    payload = {
+        "server": SERVER,
+        "client": "{{ st2kv.system.secret }}",
+        "clients": ["a", "{%b", 3],
+        "codes": [5704, "5704", True, 7001],
+        "count": 3,
+        "message": "x" * 5000,
+        "ticket": {"serial": 1, "seq": "0"},
+        "unexpected": {"nested": "{{ x }}"},
+        "activities": [{"id": 7, "client": "/clients/c{{", "minutes": 95, "evil": "{{"}],
+    }
     clean = clean_detection(payload, SERVER)
     assert "unexpected" not in clean
     assert clean["codes"] == [5704, 7001]
@@ -159,7 +206,15 @@ def test_defuse_leaves_no_template_marker_whatever_the_braces():
 
 
 def test_a_stalled_backup_detection_counts_its_activities():
-    clean = clean_detection({"server": SERVER, "source": "mcs",
-                             "activities": [{"id": "9000001", "client": "/c1", "minutes": 61},
-                                            {"id": "9000002", "client": "/c2", "minutes": 75}]}, SERVER)
+    clean = clean_detection(
+        {
+            "server": SERVER,
+            "source": "mcs",
+            "activities": [
+                {"id": "9000001", "client": "/c1", "minutes": 61},
+                {"id": "9000002", "client": "/c2", "minutes": 75},
+            ],
+        },
+        SERVER,
+    )
     assert failures_of(clean) == {"count": 2, "clients": ["/c1", "/c2"]}

@@ -19,9 +19,17 @@ DRIFT_SCENARIOS = ["mcs_restored_old_flush", "gsan_rolled_back", "keystore_rebui
 def detection_of(node):
     """The trigger payload as the sensor sends it: first_seen/last_seen are required (node-local time)."""
     seen = (datetime.datetime.now() - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    return {"server": SERVER, "first_seen": seen, "last_seen": seen, "client": "/clients/client00", "clients": ["/clients/client00", "/clients/client01"],
-            "codes": [5704, 7001], "count": 2, "source": "file",
-            "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)"}
+    return {
+        "server": SERVER,
+        "first_seen": seen,
+        "last_seen": seen,
+        "client": "/clients/client00",
+        "clients": ["/clients/client00", "/clients/client01"],
+        "codes": [5704, 7001],
+        "count": 2,
+        "source": "file",
+        "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)",
+    }
 
 
 @pytest.mark.parametrize("scenario", DRIFT_SCENARIOS)

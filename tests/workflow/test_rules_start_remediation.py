@@ -17,10 +17,19 @@ SEEN = (datetime.datetime.now() - datetime.timedelta(minutes=1)).strftime("%Y-%m
 
 
 def auth_failure(client="/clients/client00", count=2):
-    return {"server": SERVER, "client": client, "clients": [client], "codes": [8609, 5704, 5126, 8941, 7001],
-            "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)", "ticket": None,
-            "log_file": "C:\\Program Files\\avs\\var\\clientlogs\\backup.log", "first_seen": SEEN, "last_seen": SEEN,
-            "count": count, "source": "file"}
+    return {
+        "server": SERVER,
+        "client": client,
+        "clients": [client],
+        "codes": [8609, 5704, 5126, 8941, 7001],
+        "message": "avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL)",
+        "ticket": None,
+        "log_file": "C:\\Program Files\\avs\\var\\clientlogs\\backup.log",
+        "first_seen": SEEN,
+        "last_seen": SEEN,
+        "count": count,
+        "source": "file",
+    }
 
 
 def test_gsan_rolled_back_with_only_the_trigger_as_evidence_is_remediated(make_sim_node):
@@ -63,9 +72,17 @@ def test_jinja_in_a_payload_never_renders(make_sim_node):
 
 def test_a_gsan_ticket_warning_starts_the_approval_gated_remediation(make_sim_node):
     node = make_sim_node("mcs_restored_old_flush", restart_seconds=0)
-    warning = {"server": SERVER, "code": 1479, "kind": "serial_below_minserial", "serial": 28452, "minserial": 28000,
-               "line": "2026/01/05-03:00:00.00000 [srvm-12] WARN: <1479> sessionkeytable: new serial=28452 less "
-                       "than current minserial=28000", "seen_at": SEEN, "source": "file"}
+    warning = {
+        "server": SERVER,
+        "code": 1479,
+        "kind": "serial_below_minserial",
+        "serial": 28452,
+        "minserial": 28000,
+        "line": "2026/01/05-03:00:00.00000 [srvm-12] WARN: <1479> sessionkeytable: new serial=28452 less "
+        "than current minserial=28000",
+        "seen_at": SEEN,
+        "source": "file",
+    }
     with make_runner(node, node_config(node, users=["alice"])) as runner:
         [enforcement] = runner.dispatch_trigger("avamar.session_ticket_warning", warning)
         assert enforcement.rule == "avamar.remediate_on_ticket_warning"
@@ -85,9 +102,11 @@ def test_a_gsan_ticket_warning_starts_the_approval_gated_remediation(make_sim_no
 def test_a_stalled_backup_on_a_healthy_node_gets_a_read_only_diagnosis_in_chat(make_sim_node):
     node = make_sim_node("healthy")
     before = node_bytes(node)
-    stalled = {"server": SERVER, "source": "mcs",
-               "activities": [{"id": "9154987654320001", "client": "/clients/fileserver01", "started": SEEN,
-                               "minutes": 75}]}
+    stalled = {
+        "server": SERVER,
+        "source": "mcs",
+        "activities": [{"id": "9154987654320001", "client": "/clients/fileserver01", "started": SEEN, "minutes": 75}],
+    }
     with make_runner(node, node_config(node, users=["alice"])) as runner:
         [enforcement] = runner.dispatch_trigger("avamar.backup_stalled", stalled)
         runner.wait_idle()
@@ -104,9 +123,11 @@ def test_a_stalled_backup_on_a_drifted_node_asks_for_approval(make_sim_node):
     for i in range(2):
         node.run_backup(f"client{i:02d}")  # hang too; GSAN logs the refused tickets
     activity = node.start_activity("backup", "/clients/fileserver01", hang=True)
-    stalled = {"server": SERVER, "source": "mcs",
-               "activities": [{"id": str(activity), "client": "/clients/fileserver01", "started": SEEN,
-                               "minutes": 61}]}
+    stalled = {
+        "server": SERVER,
+        "source": "mcs",
+        "activities": [{"id": str(activity), "client": "/clients/fileserver01", "started": SEEN, "minutes": 61}],
+    }
     with make_runner(node, node_config(node, users=["alice"])) as runner:
         [enforcement] = runner.dispatch_trigger("avamar.backup_stalled", stalled)
         run = enforcement.run

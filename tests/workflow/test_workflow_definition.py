@@ -19,9 +19,11 @@ META = PACK.action("avamar.remediate_session_tickets")
 WORKFLOW_PATH = META.entry_point_path
 CLEANUP = PACK.action("avamar.cleanup_remediation")
 # Actions StackStorm provides (core, chatops packs); everything else must be in this pack.
-PLATFORM_ACTIONS = {"core.ask": {"route", "users", "roles", "ttl", "schema"},
-                    "core.noop": set(),
-                    "chatops.post_message": {"channel", "message", "route", "user", "whisper", "extra"}}
+PLATFORM_ACTIONS = {
+    "core.ask": {"route", "users", "roles", "ttl", "schema"},
+    "core.noop": set(),
+    "chatops.post_message": {"channel", "message", "route", "user", "whisper", "extra"},
+}
 # Approval policy comes from the config only: none of these may be a parameter again.
 REMOVED = ("require_approval", "approvers", "approver_roles", "approval_ttl")
 
@@ -80,8 +82,17 @@ def test_every_action_exists_and_gets_only_its_parameters(path):
 
 def test_parameters_match_input_and_approval_is_not_a_parameter():
     assert set(load_yaml_strict(WORKFLOW_PATH)["input"]) == set(META.parameters)
-    for name in ("server", "dry_run", "serial_margin", "max_publickey_attempts", "test_backup", "detection",
-                 "notify_route", "mcs_restart_timeout", "test_backup_timeout"):
+    for name in (
+        "server",
+        "dry_run",
+        "serial_margin",
+        "max_publickey_attempts",
+        "test_backup",
+        "detection",
+        "notify_route",
+        "mcs_restart_timeout",
+        "test_backup_timeout",
+    ):
         assert name in META.parameters, f"PRODUCT.md parameter {name} missing"
     assert not set(REMOVED) & set(META.parameters)
 
@@ -122,13 +133,31 @@ def _st2_schema(meta):
 
 
 SCHEMA_REFUSES = [
-    {"mcs_restart_timeout": 0}, {"mcs_restart_timeout": -1}, {"mcs_restart_timeout": 10**12},
-    {"mcs_restart_timeout": "soon"}, {"test_backup_timeout": -1}, {"test_backup_timeout": 59},
-    {"serial_margin": 0}, {"serial_margin": -10000}, {"serial_margin": 2**63}, {"max_publickey_attempts": 0},
-    {"max_publickey_attempts": 99}, {"max_publickey_attempts": "six"}, {"dry_run": "maybe"},
-    {"test_backup": 3}, {"notify_route": "general"}, {"notify_route": "avamar`id`"}, {"detection": "x"},
-    {"server": "ava01; reboot"}, {"server": ""}, {"server": 5}, {"require_approval": False},
-    {"approvers": ["eve"]}, {"approver_roles": ["anyone"]}, {"approval_ttl": 0}, {"unknown_key": 1},
+    {"mcs_restart_timeout": 0},
+    {"mcs_restart_timeout": -1},
+    {"mcs_restart_timeout": 10**12},
+    {"mcs_restart_timeout": "soon"},
+    {"test_backup_timeout": -1},
+    {"test_backup_timeout": 59},
+    {"serial_margin": 0},
+    {"serial_margin": -10000},
+    {"serial_margin": 2**63},
+    {"max_publickey_attempts": 0},
+    {"max_publickey_attempts": 99},
+    {"max_publickey_attempts": "six"},
+    {"dry_run": "maybe"},
+    {"test_backup": 3},
+    {"notify_route": "general"},
+    {"notify_route": "avamar`id`"},
+    {"detection": "x"},
+    {"server": "ava01; reboot"},
+    {"server": ""},
+    {"server": 5},
+    {"require_approval": False},
+    {"approvers": ["eve"]},
+    {"approver_roles": ["anyone"]},
+    {"approval_ttl": 0},
+    {"unknown_key": 1},
 ]
 
 
@@ -141,7 +170,8 @@ def test_st2_refuses_nonsense_at_scheduling(bad):
 def test_st2_accepts_the_sane_minimum():
     jsonschema.Draft4Validator(_st2_schema(META)).validate({"server": "ava01"})
     jsonschema.Draft4Validator(_st2_schema(META)).validate(
-        {"server": "ava01", "serial_margin": None, "detection": {"server": "ava01"}, "mcs_restart_timeout": 60})
+        {"server": "ava01", "serial_margin": None, "detection": {"server": "ava01"}, "mcs_restart_timeout": 60}
+    )
 
 
 def test_failure_branches_read_no_result_field_without_a_type_check():
@@ -153,7 +183,7 @@ def test_failure_branches_read_no_result_field_without_a_type_check():
                 if "failed()" not in str(transition.get("when", "")):
                     continue
                 for item in transition.get("publish") or []:
-                    (var, expr), = item.items()
+                    ((var, expr),) = item.items()
                     text = str(expr)
                     assert "result().result" not in text, f"{name}.{var}: {text}"
                     if "result()" in text and text.strip() != "<% result() %>":
@@ -162,8 +192,17 @@ def test_failure_branches_read_no_result_field_without_a_type_check():
 
 def test_every_failure_goes_to_the_one_assessment_and_releases_the_lock():
     tasks = _tasks()
-    lock_side = {"acquire_lock", "rediagnose", "set_gsan_serial", "write_mcs_serial", "restart_mcs", "verify",
-                 "run_test_backup", "flush_mcs", "record_remediation"}
+    lock_side = {
+        "acquire_lock",
+        "rediagnose",
+        "set_gsan_serial",
+        "write_mcs_serial",
+        "restart_mcs",
+        "verify",
+        "run_test_backup",
+        "flush_mcs",
+        "record_remediation",
+    }
     for name, task in tasks.items():
         for transition in task.get("next") or []:
             if "failed()" in str(transition.get("when", "")) and task["action"].startswith("avamar."):
@@ -188,22 +227,30 @@ def test_every_path_ends_in_report_and_failure_fails_the_execution():
             continue
         targets = {t["do"] for t in task.get("next", [])}
         assert targets and targets <= set(tasks), f"task {name} has no way on"
-    assert tasks["report"]["next"] == [{"when": "<% completed() and ctx(outcome) = 'failed' %>", "do": "fail"},
-                                       {"when": "<% failed() and ctx(outcome) != 'failed' %>", "do": "noop"}]
+    assert tasks["report"]["next"] == [
+        {"when": "<% completed() and ctx(outcome) = 'failed' %>", "do": "fail"},
+        {"when": "<% failed() and ctx(outcome) != 'failed' %>", "do": "noop"},
+    ]
 
 
 def test_only_a_confirmed_approval_leads_to_the_lock():
     tasks = _tasks()
     assert [t["do"] for t in tasks["approval"]["next"]] == ["confirm_approval", "report"]
     confirm = tasks["confirm_approval"]
-    assert confirm["input"] == {"workflow_execution_id": "<% ctx(st2).action_execution_id %>",
-                                "response": "<% ctx(approval_response) %>"}
+    assert confirm["input"] == {
+        "workflow_execution_id": "<% ctx(st2).action_execution_id %>",
+        "response": "<% ctx(approval_response) %>",
+    }
     go = [t for t in confirm["next"] if t["do"] == "acquire_lock"]
     assert [t["when"] for t in go] == ["<% succeeded() and result().result.approved %>"]
     ask = tasks["approval"]["input"]
-    assert ask == {"route": "<% ctx(route) %>", "users": "<% ctx(policy).inquiry_users %>",
-                   "roles": "<% ctx(policy).roles %>", "ttl": "<% ctx(policy).ttl_minutes %>",
-                   "schema": "<% ctx(policy).schema %>"}
+    assert ask == {
+        "route": "<% ctx(route) %>",
+        "users": "<% ctx(policy).inquiry_users %>",
+        "roles": "<% ctx(policy).roles %>",
+        "ttl": "<% ctx(policy).ttl_minutes %>",
+        "schema": "<% ctx(policy).schema %>",
+    }
 
 
 def test_verify_judges_the_node_after_the_registration_and_decides():
@@ -215,8 +262,19 @@ def test_verify_judges_the_node_after_the_registration_and_decides():
 
 def test_output_has_the_product_fields():
     names = {list(item)[0] for item in load_yaml_strict(WORKFLOW_PATH)["output"]}
-    assert {"outcome", "before", "after", "accepted_serial", "attempts", "approver", "test_backup", "timeline",
-            "state_left", "changes", "error"} <= names
+    assert {
+        "outcome",
+        "before",
+        "after",
+        "accepted_serial",
+        "attempts",
+        "approver",
+        "test_backup",
+        "timeline",
+        "state_left",
+        "changes",
+        "error",
+    } <= names
 
 
 def test_chat_messages_defuse_untrusted_text():
@@ -235,15 +293,22 @@ def _rule(name):
     return load_yaml_strict(os.path.join(PACK_ROOT, "rules", f"{name}.yaml"))
 
 
-@pytest.mark.parametrize("name,trigger", [("remediate_on_auth_failure", "avamar.backup_auth_failure"),
-                                          ("remediate_on_ticket_warning", "avamar.session_ticket_warning"),
-                                          ("remediate_on_backup_stalled", "avamar.backup_stalled")])
+@pytest.mark.parametrize(
+    "name,trigger",
+    [
+        ("remediate_on_auth_failure", "avamar.backup_auth_failure"),
+        ("remediate_on_ticket_warning", "avamar.session_ticket_warning"),
+        ("remediate_on_backup_stalled", "avamar.backup_stalled"),
+    ],
+)
 def test_rules_start_the_remediation_with_the_payload_as_detection(name, trigger):
     rule = _rule(name)
     assert rule["trigger"]["type"] == trigger and rule["enabled"] is True
     assert rule["action"]["ref"] == "avamar.remediate_session_tickets"
-    assert rule["action"]["parameters"] == {"server": "{{ trigger.server }}",
-                                            "detection": "{{ trigger | tojson | replace('{', '{ ') }}"}
+    assert rule["action"]["parameters"] == {
+        "server": "{{ trigger.server }}",
+        "detection": "{{ trigger | tojson | replace('{', '{ ') }}",
+    }
     assert rule["criteria"]["trigger.server"] == {"type": "regex", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"}
 
 
@@ -251,8 +316,16 @@ def test_cleanup_rule_matches_st2s_action_trigger_payload():
     rule = _rule("cleanup_on_remediation_end")
     assert rule["trigger"]["type"] == "core.st2.generic.actiontrigger"
     # st2actions/notifier/notifier.py _post_generic_trigger: these are the payload's keys.
-    payload_keys = {"execution_id", "status", "start_timestamp", "action_name", "action_ref", "runner_ref",
-                    "parameters", "result"}
+    payload_keys = {
+        "execution_id",
+        "status",
+        "start_timestamp",
+        "action_name",
+        "action_ref",
+        "runner_ref",
+        "parameters",
+        "result",
+    }
     for key in rule["criteria"]:
         assert key.split(".")[1] in payload_keys, key
     assert rule["criteria"]["trigger.status"]["pattern"] == "^(canceled|timeout|abandoned)$"

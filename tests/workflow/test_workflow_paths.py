@@ -66,24 +66,63 @@ def test_remediated_end_to_end(make_sim_node):
     assert o["after"] == {"gsan_minserial": accepted, "mcs_serial": accepted}
     assert o["attempts"] >= 1 and o["test_backup"]["succeeded"] is True
     assert o["error"] is None and o["state_left"] is None and o["lock_release"] == "released"
-    assert o["changes"] == {"gsan_serial": accepted, "gsan_attempted": True, "srl_written": accepted,
-                            "srl_previous": int(before["srl"]), "srl_backup": o["changes"]["srl_backup"],
-                            "srl_attempted": True, "mcs_restarted": True, "flushed": True, "recorded": True}
+    assert o["changes"] == {
+        "gsan_serial": accepted,
+        "gsan_attempted": True,
+        "srl_written": accepted,
+        "srl_previous": int(before["srl"]),
+        "srl_backup": o["changes"]["srl_backup"],
+        "srl_attempted": True,
+        "mcs_restarted": True,
+        "flushed": True,
+        "recorded": True,
+    }
     # The node really moved, MCS's flush holds the new serial, backups work again.
     state = node.state()
     assert state["gsan_minimal_serial"] == accepted and state["mcs_flushed_serial"] >= accepted
     assert int(serials(node)["srl"]) >= accepted
     assert node.run_backup("client00")["ok"] is True
     assert lock_is_free(node)
-    assert out.tasks == ["prepare", "check_pending", "diagnose", "announce_detection", "check_safety",
-                         "announce_approval", "approval", "confirm_approval", "acquire_lock", "announce_takeover",
-                         "rediagnose", "announce_serial_change", "set_gsan_serial", "write_mcs_serial", "restart_mcs",
-                         "verify", "after_verify", "run_test_backup", "after_test_backup", "flush_mcs",
-                         "record_remediation", "release_lock", "report"]
+    assert out.tasks == [
+        "prepare",
+        "check_pending",
+        "diagnose",
+        "announce_detection",
+        "check_safety",
+        "announce_approval",
+        "approval",
+        "confirm_approval",
+        "acquire_lock",
+        "announce_takeover",
+        "rediagnose",
+        "announce_serial_change",
+        "set_gsan_serial",
+        "write_mcs_serial",
+        "restart_mcs",
+        "verify",
+        "after_verify",
+        "run_test_backup",
+        "after_test_backup",
+        "flush_mcs",
+        "record_remediation",
+        "release_lock",
+        "report",
+    ]
     steps = [e["step"] for e in o["timeline"]]
-    assert steps == ["diagnose", "check_preconditions", "approval", "acquire_node_lock", "rediagnose",
-                     "set_gsan_minserial", "write_mcs_serial", "restart_mcs", "verify", "run_test_backup",
-                     "flush_mcs", "record_remediation"]
+    assert steps == [
+        "diagnose",
+        "check_preconditions",
+        "approval",
+        "acquire_node_lock",
+        "rediagnose",
+        "set_gsan_minserial",
+        "write_mcs_serial",
+        "restart_mcs",
+        "verify",
+        "run_test_backup",
+        "flush_mcs",
+        "record_remediation",
+    ]
     assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", e["at"]) for e in o["timeline"])
     gsan_step = o["timeline"][5]
     assert (gsan_step["before"], gsan_step["after"]) == (before["gsan"], accepted)
@@ -163,8 +202,15 @@ def test_dry_run_reports_the_plan_and_changes_nothing(make_sim_node):
     out = run(node, dry_run=True)
     assert (out.run.status, out.output["outcome"]) == ("succeeded", "dry_run")
     plan = out.output["plan"]
-    assert [p["step"] for p in plan] == ["set_gsan_minserial", "write_mcs_serial", "restart_mcs", "verify",
-                                         "run_test_backup", "flush_mcs", "record_remediation"]
+    assert [p["step"] for p in plan] == [
+        "set_gsan_minserial",
+        "write_mcs_serial",
+        "restart_mcs",
+        "verify",
+        "run_test_backup",
+        "flush_mcs",
+        "record_remediation",
+    ]
     proposed = out.output["timeline"][0]["detail"].rsplit(" ", 1)[-1]
     assert f"serial {proposed}" in plan[0]["does"]
     assert not set(MUTATING_TASKS) & set(out.tasks) and not out.run.inquiries
@@ -235,9 +281,18 @@ def test_approval_not_required_by_the_config_runs_straight_through(make_sim_node
 
 # (workflow task, fault to inject, error.step in the output, tasks that must not have run)
 FAILURES = [
-    ("set_gsan_serial", ("avmaint", "error", {"match": "publickey"}), "set_gsan_minserial",
-     ("write_mcs_serial", "restart_mcs", "verify", "run_test_backup")),
-    ("write_mcs_serial", ("srl_write", "readonly", {}), "write_mcs_serial", ("restart_mcs", "verify", "run_test_backup")),
+    (
+        "set_gsan_serial",
+        ("avmaint", "error", {"match": "publickey"}),
+        "set_gsan_minserial",
+        ("write_mcs_serial", "restart_mcs", "verify", "run_test_backup"),
+    ),
+    (
+        "write_mcs_serial",
+        ("srl_write", "readonly", {}),
+        "write_mcs_serial",
+        ("restart_mcs", "verify", "run_test_backup"),
+    ),
     ("restart_mcs", ("mcserver.sh", "no_restart", {}), "restart_mcs", ("verify", "run_test_backup")),
     ("run_test_backup", ("mccli", "error", {"match": "backup"}), "run_test_backup", ("flush_mcs",)),
 ]
@@ -279,8 +334,18 @@ def test_failure_names_the_step_the_state_and_stops(make_sim_node, task, fault, 
 def test_still_out_of_sync_after_the_restart_is_failed_never_remediated(make_sim_node, test_backup):
     node = make_sim_node(DRIFTED, restart_seconds=0.2)
     _fail_backups(node)
-    diagnosis = {"result": {"in_sync": False, "drift": "mcs_behind", "gsan_minserial": 40000, "mcs_serial": 39000,
-                            "findings": ["MCS still hands out 39000"]}, "exit_code": 0, "stdout": "", "stderr": ""}
+    diagnosis = {
+        "result": {
+            "in_sync": False,
+            "drift": "mcs_behind",
+            "gsan_minserial": 40000,
+            "mcs_serial": 39000,
+            "findings": ["MCS still hands out 39000"],
+        },
+        "exit_code": 0,
+        "stdout": "",
+        "stderr": "",
+    }
     faults = Faults().result("verify", "succeeded", diagnosis)
     out = run(node, faults=faults, test_backup=test_backup)
     assert (out.run.status, out.output["outcome"]) == ("failed", "failed")

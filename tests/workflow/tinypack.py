@@ -40,6 +40,16 @@ class TakesObject(Action):
         return {"payload": payload, "count": count}
 """
 
+KV_PY = """
+from st2common.runners.base_action import Action
+
+class Kv(Action):
+    def run(self, key, value=None):
+        if value is not None:
+            self.action_service.set_value(key, value)
+        return {"value": self.action_service.get_value(key)}
+"""
+
 ANSWER_PY = """
 import json, os, urllib.request
 from st2common.runners.base_action import Action
@@ -125,6 +135,9 @@ def write_tiny_pack(root: str) -> str:
             "takes_object.py",
             {"payload": {"type": "object", "required": True}, "count": {"type": "integer"}},
         ),
+        "actions/kv.yaml": _action(
+            "kv", "python-script", "kv.py", {"key": {"type": "string", "required": True}, "value": {"type": "string"}}
+        ),
         "actions/answer.yaml": _action(
             "answer",
             "python-script",
@@ -199,7 +212,12 @@ def write_tiny_pack(root: str) -> str:
     for path, doc in files.items():
         with open(os.path.join(root, path), "w", encoding="utf-8") as fh:
             yaml.safe_dump(doc, fh, sort_keys=False)
-    for name, text in (("shapes.py", SHAPES_PY), ("takes_object.py", TAKES_OBJECT_PY), ("answer.py", ANSWER_PY)):
+    for name, text in (
+        ("shapes.py", SHAPES_PY),
+        ("takes_object.py", TAKES_OBJECT_PY),
+        ("answer.py", ANSWER_PY),
+        ("kv.py", KV_PY),
+    ):
         with open(os.path.join(root, "actions", name), "w", encoding="utf-8") as fh:
             fh.write(textwrap.dedent(text))
     return root

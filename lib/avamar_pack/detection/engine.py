@@ -214,10 +214,10 @@ class DetectionEngine:
 
     def _block(self, runs: _Runs, block: Block) -> None:
         """Complete lines at once: parse those that can matter, pass over the rest (``catchup.py`` says why)."""
-        data, base, size = block.data, block.start, len(block.data)
+        data, pos = block.data, block.lo
+        base, size = block.start - block.lo, block.lo + block.end - block.start  # data[pos:size]: the lines
         gsan_only = runs.stream.kind == "gsan"
-        needles = catchup.Needles(data, catchup.GSAN_NEEDLES if gsan_only else catchup.AUTH_NEEDLES)
-        pos = 0
+        needles = catchup.Needles(data, catchup.GSAN_NEEDLES if gsan_only else catchup.AUTH_NEEDLES, pos, size)
         while pos < size:
             if not gsan_only and not self._may_pass_over(runs):
                 pos = self._one_line(runs, data, base, pos)  # inside a run that holds an auth failure
@@ -227,7 +227,7 @@ class DetectionEngine:
             if gsan_only:
                 stop = limit
             else:
-                stop = catchup.last_closing_line_end(data, pos, limit)
+                stop = catchup.last_sync(data, pos, limit)
             if stop > pos:
                 self._pass_over(runs, base + pos, base + stop, closes_run=not gsan_only)
                 pos = stop
@@ -248,7 +248,8 @@ class DetectionEngine:
         return end
 
     def _pass_over(self, runs: _Runs, start: int, end: int, closes_run: bool) -> None:
-        """Lines ``[start, end)`` that hold nothing to report; for avtar the last one is an END line."""
+        """Lines ``[start, end)`` that hold nothing to report; for avtar no run is open after them
+        (``catchup.last_sync``: they end with an END line, or a new run opens right after)."""
         cursor = runs.cursor
         cursor.skip_in_line(start)
         if closes_run and runs.assembler.has_open_run:

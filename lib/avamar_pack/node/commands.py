@@ -58,7 +58,7 @@ EXPORT_KEY_SCRIPT = (
     + KEYSTORE_ALIAS
     + " 2>/dev/null) || exit 4; "
     "unset PW; "
-    "printf '%s\\n' \"$CERT\" | openssl x509 -pubkey -noout > \"$2\" || exit 5; "
+    'printf \'%s\\n\' "$CERT" | openssl x509 -pubkey -noout > "$2" || exit 5; '
     '[ -s "$2" ] || exit 6'
 )
 

@@ -95,8 +95,12 @@ class Takeover:
     previous_status: Optional[str] = None  # the owning execution's st2 status, when known
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"previous_owner": self.previous.owner, "previous": self.previous.as_dict(), "reason": self.reason,
-                "previous_status": self.previous_status}
+        return {
+            "previous_owner": self.previous.owner,
+            "previous": self.previous.as_dict(),
+            "reason": self.reason,
+            "previous_status": self.previous_status,
+        }
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,9 @@ class LockStatus:
         return self.holder is None
 
     def with_scope(self, scope: str) -> LockStatus:
-        return LockStatus(self.owner, self.holder, self.acquired, self.reentrant, self.released, self.took_over,
-                          scope, self.notes)
+        return LockStatus(
+            self.owner, self.holder, self.acquired, self.reentrant, self.released, self.took_over, scope, self.notes
+        )
 
     def as_dict(self) -> Dict[str, Any]:
         """Fixed keys, whatever the operation: what ``result["lock"]`` of every action holds."""
@@ -188,8 +193,9 @@ class NodeLock:
         acquired = _float(record.get("acquired_at")) or dir_mtime
         age = None if acquired is None else max(0.0, self._clock() - acquired)
         stale = age is not None and age > self._ttl_s
-        return LockInfo(owner=owner, host=(host or "")[:255] or None, acquired_at=acquired, age_s=age, stale=stale,
-                        st2_api=api)
+        return LockInfo(
+            owner=owner, host=(host or "")[:255] or None, acquired_at=acquired, age_s=age, stale=stale, st2_api=api
+        )
 
     def status(self, owner: Optional[str] = None) -> LockStatus:
         """Who holds the lock now, seen by ``owner`` (a read: nothing changes)."""
@@ -211,8 +217,9 @@ class NodeLock:
         took_over: Optional[Takeover] = None
         for _ in range(3):  # a lost race against another taker is retried a couple of times
             if self._try_create(owner, st2_api):
-                mine = LockInfo(owner=owner, host=_hostname(), acquired_at=self._clock(), age_s=0.0, stale=False,
-                                st2_api=st2_api)
+                mine = LockInfo(
+                    owner=owner, host=_hostname(), acquired_at=self._clock(), age_s=0.0, stale=False, st2_api=st2_api
+                )
                 return LockStatus(owner=owner, holder=mine, acquired=True, took_over=took_over)
             info = self.holder()
             if info is None:
@@ -227,8 +234,14 @@ class NodeLock:
                 )
             if self._break_stale(info):
                 took_over = Takeover(previous=info, reason=verdict[0], previous_status=verdict[1])
-                LOG.warning("node lock %s taken over by %s from %s (%s, owner status %s)",
-                            self.path, owner, info.describe(), verdict[0], verdict[1])
+                LOG.warning(
+                    "node lock %s taken over by %s from %s (%s, owner status %s)",
+                    self.path,
+                    owner,
+                    info.describe(),
+                    verdict[0],
+                    verdict[1],
+                )
         raise LockHeld(
             f"{self._t.host}: could not take the node lock {self.path}: other remediations keep racing for it"
         )

@@ -34,8 +34,14 @@ _SAFE_PATH_RE = re.compile(r"^/[^\x00-\x1f\x7f]{1,4095}$")
 class AvamarNode:
     """One Avamar utility node: a transport plus where things live on it."""
 
-    def __init__(self, transport: Transport, paths: NodePaths, *, lock_ttl_s: float = DEFAULT_TTL_S,
-                 command_timeout_s: float = DEFAULT_COMMAND_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        paths: NodePaths,
+        *,
+        lock_ttl_s: float = DEFAULT_TTL_S,
+        command_timeout_s: float = DEFAULT_COMMAND_TIMEOUT_S,
+    ) -> None:
         self.transport = transport
         self.timeout_s = command_timeout_s
         self.paths = paths

@@ -69,9 +69,16 @@ def node_time(node: AvamarNode) -> datetime:
     return _parse_node_time(res.stdout.strip())
 
 
-def write_record(node: AvamarNode, name: str, serial: int, *, owner: Optional[str] = None,
-                 gsan_minserial: Optional[int] = None, mcs_serial: Optional[int] = None,
-                 at: Optional[datetime] = None) -> NodeRecord:
+def write_record(
+    node: AvamarNode,
+    name: str,
+    serial: int,
+    *,
+    owner: Optional[str] = None,
+    gsan_minserial: Optional[int] = None,
+    mcs_serial: Optional[int] = None,
+    at: Optional[datetime] = None,
+) -> NodeRecord:
     """Write record ``name`` (atomic replace) and return what was written."""
     if name not in RECORD_NAMES:
         raise ValueError(f"unknown record {name!r}")

@@ -48,7 +48,7 @@ def parse_status(text: str) -> DpnctlStatus:
     lines: List[str] = []
     if not isinstance(text, str):
         return DpnctlStatus()
-    for raw in text[:MAX_TEXT].splitlines()[:MAX_LINES * 10]:
+    for raw in text[:MAX_TEXT].splitlines()[: MAX_LINES * 10]:
         match = _STATUS_RE.match(raw)
         if not match:
             continue

@@ -59,18 +59,20 @@ from typing import Dict, List, Optional, Tuple
 from avamar_pack.errors import ParseError
 
 #: A complete ``mccli activity show`` answer in the accepted format (the simulator prints this shape).
-EXAMPLE_ACTIVITY_SHOW = "\n".join([
-    "0,23000,CLI command completed successfully.",
-    "ID               Status                   Error Code Start Time              Elapsed     "
-    "End Time                Type             Progress Bytes New Bytes Client   Domain",
-    "---------------- ------------------------ ---------- ----------------------- ----------- "
-    "----------------------- ---------------- -------------- --------- -------- --------",
-    "9154987654321234 Completed w/Exception(s) 0          2026-11-25 10:00:01 UTC 00h:01m:02s "
-    "2026-11-25 10:01:03 UTC Scheduled Backup 1.8 MB         <0.05%    client01 /clients",
-    "9154987654321235 Timed Out - Start        0          2026-11-25 11:00:00 UTC 00h:00m:00s "
-    "N/A                     On-Demand Backup 0 bytes        0%        client02 /clients",
-    "",
-])
+EXAMPLE_ACTIVITY_SHOW = "\n".join(
+    [
+        "0,23000,CLI command completed successfully.",
+        "ID               Status                   Error Code Start Time              Elapsed     "
+        "End Time                Type             Progress Bytes New Bytes Client   Domain",
+        "---------------- ------------------------ ---------- ----------------------- ----------- "
+        "----------------------- ---------------- -------------- --------- -------- --------",
+        "9154987654321234 Completed w/Exception(s) 0          2026-11-25 10:00:01 UTC 00h:01m:02s "
+        "2026-11-25 10:01:03 UTC Scheduled Backup 1.8 MB         <0.05%    client01 /clients",
+        "9154987654321235 Timed Out - Start        0          2026-11-25 11:00:00 UTC 00h:00m:00s "
+        "N/A                     On-Demand Backup 0 bytes        0%        client02 /clients",
+        "",
+    ]
+)
 
 #: A backup start answer in the accepted format (the simulator prints this shape).
 EXAMPLE_BACKUP_STARTED = (

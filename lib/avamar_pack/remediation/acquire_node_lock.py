@@ -31,8 +31,14 @@ ST2_EXECUTION_ID_LEN = 24
 Liveness = Callable[[str], Tuple[Optional[bool], Optional[str]]]
 
 
-def acquire_node_lock(node: AvamarNode, lock_owner: str, result: Dict[str, Any], *,
-                      liveness: Optional[Liveness] = None, st2_api: Optional[str] = None) -> Dict[str, Any]:
+def acquire_node_lock(
+    node: AvamarNode,
+    lock_owner: str,
+    result: Dict[str, Any],
+    *,
+    liveness: Optional[Liveness] = None,
+    st2_api: Optional[str] = None,
+) -> Dict[str, Any]:
     result.update(safe=False, reasons=[], lock=None)
     judge = _judge(liveness, st2_api) if liveness is not None else None
     refused: Optional[LockHeld] = None
@@ -55,8 +61,9 @@ def acquire_node_lock(node: AvamarNode, lock_owner: str, result: Dict[str, Any],
     if not result["safe"] and status.acquired:
         with step("release_lock", f"the node lock is still held by {lock_owner}; remove it with release_node_lock"):
             node.lock.release(lock_owner)
-        result["lock"] = LockStatus(owner=lock_owner, acquired=True, released=True, took_over=status.took_over,
-                                    scope="workflow").as_dict()
+        result["lock"] = LockStatus(
+            owner=lock_owner, acquired=True, released=True, took_over=status.took_over, scope="workflow"
+        ).as_dict()
     return result
 
 
@@ -82,8 +89,10 @@ def _takeover_note(status: LockStatus) -> str:
     who = took.previous.describe()
     if took.reason == "stale":
         return f"took over a stale node lock held by {who} (older than the lock's time limit)"
-    return (f"took over the node lock held by {who}: its st2 execution is {took.previous_status or 'gone'} "
-            "(cancelled, crashed or timed out without releasing it)")
+    return (
+        f"took over the node lock held by {who}: its st2 execution is {took.previous_status or 'gone'} "
+        "(cancelled, crashed or timed out without releasing it)"
+    )
 
 
 def st2_liveness(api: St2Api) -> Liveness:

@@ -34,8 +34,9 @@ def check_preconditions(node: AvamarNode, result: Dict[str, Any], lock_owner: Op
     services: Dict[str, Optional[str]] = {}
     maintenance: Dict[str, Any] = {}
     activities: List[Dict[str, Any]] = []
-    result.update(safe=False, reasons=reasons, notes=notes, services=services, maintenance=maintenance,
-                  activities=activities)
+    result.update(
+        safe=False, reasons=reasons, notes=notes, services=services, maintenance=maintenance, activities=activities
+    )
 
     _check_services(node, services, reasons, notes)
     _check_maintenance(node, maintenance, reasons)
@@ -54,20 +55,25 @@ def check_preconditions(node: AvamarNode, result: Dict[str, Any], lock_owner: Op
     return result
 
 
-def _check_services(node: AvamarNode, services: Dict[str, Optional[str]], reasons: List[str],
-                    notes: List[str]) -> None:
+def _check_services(node: AvamarNode, services: Dict[str, Optional[str]], reasons: List[str], notes: List[str]) -> None:
     try:
         status = node.dpnctl_status()
     except AvamarPackError as exc:
         reasons.append(f"dpnctl status could not be read: {exc}")
         return
-    services.update(gsan=status.gsan, mcs=status.mcs, emt=status.emt, backup_scheduler=status.backup_scheduler,
-                    maintenance_scheduler=status.maintenance_scheduler)
+    services.update(
+        gsan=status.gsan,
+        mcs=status.mcs,
+        emt=status.emt,
+        backup_scheduler=status.backup_scheduler,
+        maintenance_scheduler=status.maintenance_scheduler,
+    )
     if services["gsan"] != "up":
         reasons.append(f"GSAN is not up (dpnctl status: {services['gsan'] or 'not reported'})")
     if services["mcs"] != "up":
-        notes.append(f"MCS is not up (dpnctl status: {services['mcs'] or 'not reported'}): "
-                     "the remediation's restart starts it")
+        notes.append(
+            f"MCS is not up (dpnctl status: {services['mcs'] or 'not reported'}): the remediation's restart starts it"
+        )
 
 
 def _check_maintenance(node: AvamarNode, maintenance: Dict[str, Any], reasons: List[str]) -> None:
@@ -80,8 +86,9 @@ def _check_maintenance(node: AvamarNode, maintenance: Dict[str, Any], reasons: L
         reasons.append(f"maintenance status could not be read: {exc}")
 
 
-def _check_activities(node: AvamarNode, mcs: Optional[str], activities: List[Dict[str, Any]], reasons: List[str],
-                      notes: List[str]) -> None:
+def _check_activities(
+    node: AvamarNode, mcs: Optional[str], activities: List[Dict[str, Any]], reasons: List[str], notes: List[str]
+) -> None:
     """Running MCS activities; a restore or replication blocks, backups are listed."""
     try:
         running = [a for a in node.activities() if a.active]
@@ -92,18 +99,30 @@ def _check_activities(node: AvamarNode, mcs: Optional[str], activities: List[Dic
         reasons.append(f"running MCS activities could not be read (mccli activity show): {exc}")
         return
     for activity in running[:MAX_LISTED_ACTIVITIES]:
-        activities.append({"id": activity.id, "type": activity.kind, "client": activity.client_name,
-                           "status": activity.status, "started": activity.start_time, "mcs_type": activity.type})
+        activities.append(
+            {
+                "id": activity.id,
+                "type": activity.kind,
+                "client": activity.client_name,
+                "status": activity.status,
+                "started": activity.start_time,
+                "mcs_type": activity.type,
+            }
+        )
     if len(running) > MAX_LISTED_ACTIVITIES:
         notes.append(f"{len(running)} activities are running; the first {MAX_LISTED_ACTIVITIES} are listed")
     for activity in running:
         if activity.kind in BLOCKING_KINDS:
-            reasons.append(f"a {activity.kind} is running (activity {activity.id}, client "
-                           f"{activity.client_name or 'unknown'}): restarting MCS would interrupt it; "
-                           "wait until it finishes")
+            reasons.append(
+                f"a {activity.kind} is running (activity {activity.id}, client "
+                f"{activity.client_name or 'unknown'}): restarting MCS would interrupt it; "
+                "wait until it finishes"
+            )
     backups = [a for a in running if a.kind == "backup"]
     if backups:
         names = ", ".join(f"{a.id} ({a.client_name or 'unknown client'})" for a in backups[:10])
         more = f" and {len(backups) - 10} more" if len(backups) > 10 else ""
-        notes.append(f"{len(backups)} backup(s) running: {names}{more}; restarting MCS ends them "
-                     "(they cannot get session tickets until the fix anyway)")
+        notes.append(
+            f"{len(backups)} backup(s) running: {names}{more}; restarting MCS ends them "
+            "(they cannot get session tickets until the fix anyway)"
+        )

@@ -34,8 +34,15 @@ MAX_CLIENT_FILES = 20
 CLIENT_TAIL_LINES = 400
 
 
-def diagnose_session_tickets(node: AvamarNode, server: str, margin: int, result: Dict[str, Any], *,
-                             detection: Any = None, verify_serial: Optional[int] = None) -> Dict[str, Any]:
+def diagnose_session_tickets(
+    node: AvamarNode,
+    server: str,
+    margin: int,
+    result: Dict[str, Any],
+    *,
+    detection: Any = None,
+    verify_serial: Optional[int] = None,
+) -> Dict[str, Any]:
     with step("read_keytable"):
         gsan_minserial = node.keytable().minimal_serial
     result["gsan_minserial"] = gsan_minserial
@@ -65,12 +72,23 @@ def diagnose_session_tickets(node: AvamarNode, server: str, margin: int, result:
     evidence = evidence_from_gsan_lines(gsan_lines) + evidence_from_avtar_lines(client_lines) + trigger.evidence
     context = trigger.findings + notes
     if last is not None:
-        context.append(f"The pack last remediated this node at {last.node_time.isoformat(sep=' ')} (node clock, "
-                       f"serial {last.serial}): evidence logged before it is not counted.")
+        context.append(
+            f"The pack last remediated this node at {last.node_time.isoformat(sep=' ')} (node clock, "
+            f"serial {last.serial}): evidence logged before it is not counted."
+        )
     with step("diagnose"):
-        diagnosis = diagnose(server, gsan_minserial, mcs_serial, evidence, margin, mcs_up=mcs_up,
-                             stale_before=last.node_time if last else None, verify_serial=verify_serial,
-                             registered_at=registered_at, context=context)
+        diagnosis = diagnose(
+            server,
+            gsan_minserial,
+            mcs_serial,
+            evidence,
+            margin,
+            mcs_up=mcs_up,
+            stale_before=last.node_time if last else None,
+            verify_serial=verify_serial,
+            registered_at=registered_at,
+            context=context,
+        )
     result.update(diagnosis.to_dict())
     if unread:
         result["findings"].insert(1, unread)

@@ -25,8 +25,15 @@ from avamar_pack.remediation.steps import step
 BY_HAND = "run `mcserver.sh --flush` on the utility node once MCS is up on the new serial"
 
 
-def flush_mcs(node: AvamarNode, *, enabled: bool, timeout: float, lock_owner: Optional[str],
-              result: Dict[str, Any], serial: Optional[int] = None) -> Dict[str, Any]:
+def flush_mcs(
+    node: AvamarNode,
+    *,
+    enabled: bool,
+    timeout: float,
+    lock_owner: Optional[str],
+    result: Dict[str, Any],
+    serial: Optional[int] = None,
+) -> Dict[str, Any]:
     result.update(flushed=False, skipped=None, srl_before=None, srl_after=None, gsan_minserial=None, mcs_status=None)
     if not enabled:
         result["skipped"] = "remediation.flush_mcs is false in the pack config"
@@ -41,26 +48,46 @@ def flush_mcs(node: AvamarNode, *, enabled: bool, timeout: float, lock_owner: Op
     result.update(gsan_minserial=gsan, srl_before=before, mcs_status=mcs, serial=serial)
     unchanged = f"nothing was run: GSAN {gsan}, MCS .srl {before}, MCS {mcs or 'status unknown'}"
     if serial is None:
-        raise StepFailed("check_state", "no registered serial to keep: pass serial (the remediation's accepted "
-                         "serial) or run set_gsan_minserial first", unchanged)
+        raise StepFailed(
+            "check_state",
+            "no registered serial to keep: pass serial (the remediation's accepted "
+            "serial) or run set_gsan_minserial first",
+            unchanged,
+        )
     if gsan != serial or before < serial:
-        raise StepFailed("check_state", f"the node does not hold the registered serial {serial} (GSAN {gsan}, "
-                         f"MCS .srl {before}): flushing would keep the drift in MCS's backup", unchanged)
+        raise StepFailed(
+            "check_state",
+            f"the node does not hold the registered serial {serial} (GSAN {gsan}, "
+            f"MCS .srl {before}): flushing would keep the drift in MCS's backup",
+            unchanged,
+        )
     if mcs != "up":
-        raise StepFailed("check_state", f"MCS is not up (dpnctl: {mcs or 'not reported'}): it cannot flush",
-                         f"{unchanged}; {BY_HAND}")
+        raise StepFailed(
+            "check_state",
+            f"MCS is not up (dpnctl: {mcs or 'not reported'}): it cannot flush",
+            f"{unchanged}; {BY_HAND}",
+        )
 
     with lock_scope.held(node, lock_owner, "flush_mcs", result):
-        slow = (f"mcserver.sh --flush ran past {timeout:g}s: the flush may or may not have completed; "
-                f"GSAN {gsan}, MCS .srl {before} before it; {BY_HAND}")
-        with step("flush", f"mcserver.sh --flush failed: MCS's latest flush may hold an older serial; GSAN {gsan}, "
-                  f"MCS .srl {before}; {BY_HAND}", on_timeout=slow):
+        slow = (
+            f"mcserver.sh --flush ran past {timeout:g}s: the flush may or may not have completed; "
+            f"GSAN {gsan}, MCS .srl {before} before it; {BY_HAND}"
+        )
+        with step(
+            "flush",
+            f"mcserver.sh --flush failed: MCS's latest flush may hold an older serial; GSAN {gsan}, "
+            f"MCS .srl {before}; {BY_HAND}",
+            on_timeout=slow,
+        ):
             node.flush_mcs(timeout=timeout)
         with step("verify", f"mcserver.sh --flush ran; the .srl could not be read back (it held {before})"):
             after = node.read_srl()
         result["srl_after"] = after
         if after < before or after < gsan:
-            raise StepFailed("verify", f"after the flush the .srl reads {after} (before: {before}, GSAN: {gsan})",
-                             f"MCS .srl {after}, GSAN {gsan}: re-run diagnose_session_tickets")
+            raise StepFailed(
+                "verify",
+                f"after the flush the .srl reads {after} (before: {before}, GSAN: {gsan})",
+                f"MCS .srl {after}, GSAN {gsan}: re-run diagnose_session_tickets",
+            )
         result["flushed"] = True
     return result

@@ -34,5 +34,12 @@ def held(node: AvamarNode, lock_owner: Optional[str], action: str, result: Dict[
 
 
 def _after_release(taken: LockStatus, released: LockStatus) -> LockStatus:
-    return LockStatus(owner=taken.owner, holder=None, acquired=taken.acquired, reentrant=taken.reentrant,
-                      released=released.released, took_over=taken.took_over, scope=taken.scope)
+    return LockStatus(
+        owner=taken.owner,
+        holder=None,
+        acquired=taken.acquired,
+        reentrant=taken.reentrant,
+        released=released.released,
+        took_over=taken.took_over,
+        scope=taken.scope,
+    )

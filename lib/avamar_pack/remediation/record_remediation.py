@@ -17,20 +17,25 @@ from avamar_pack.remediation import lock_scope
 from avamar_pack.remediation.steps import step
 
 
-def record_remediation(node: AvamarNode, serial: int, *, lock_owner: Optional[str],
-                       result: Dict[str, Any]) -> Dict[str, Any]:
+def record_remediation(
+    node: AvamarNode, serial: int, *, lock_owner: Optional[str], result: Dict[str, Any]
+) -> Dict[str, Any]:
     result.update(recorded=False, record=None, path=node.paths.record(records.LAST_REMEDIATION))
     with step("read_serials"):
         gsan = node.keytable().minimal_serial
         mcs = node.read_srl()
     result.update(gsan_minserial=gsan, mcs_serial=mcs)
     if gsan != serial or mcs < serial:
-        raise StepFailed("check_serial", f"the node does not hold serial {serial} (GSAN minimal serial {gsan}, "
-                         f"MCS .srl {mcs}): a remediation that did not take is not recorded",
-                         "nothing was written; the previous record (if any) is unchanged")
+        raise StepFailed(
+            "check_serial",
+            f"the node does not hold serial {serial} (GSAN minimal serial {gsan}, "
+            f"MCS .srl {mcs}): a remediation that did not take is not recorded",
+            "nothing was written; the previous record (if any) is unchanged",
+        )
     with lock_scope.held(node, lock_owner, "record_remediation", result):
         with step("write_record", "the record was not written; the previous one (if any) is unchanged"):
-            record = records.write_record(node, records.LAST_REMEDIATION, serial, owner=lock_owner,
-                                          gsan_minserial=gsan, mcs_serial=mcs)
+            record = records.write_record(
+                node, records.LAST_REMEDIATION, serial, owner=lock_owner, gsan_minserial=gsan, mcs_serial=mcs
+            )
     result.update(recorded=True, record=record.as_dict())
     return result

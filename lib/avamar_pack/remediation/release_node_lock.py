@@ -12,6 +12,10 @@ def release_node_lock(node: AvamarNode, lock_owner: str, result: Dict[str, Any])
     """Release the lock held by ``lock_owner``; a free lock is fine (idempotent)."""
     with step("release_lock", "the node lock is unchanged"):
         status = node.lock.release(lock_owner)
-    result.update(owner=lock_owner, released=status.released, was_held=status.released,
-                  lock=status.with_scope("workflow").as_dict())
+    result.update(
+        owner=lock_owner,
+        released=status.released,
+        was_held=status.released,
+        lock=status.with_scope("workflow").as_dict(),
+    )
     return result

@@ -11,8 +11,15 @@ from avamar_pack.remediation import lock_scope
 from avamar_pack.remediation.steps import node_state, step
 
 
-def restart_mcs(node: AvamarNode, timeout: float, *, lock_owner: Optional[str], result: Dict[str, Any],
-                clock=time.monotonic, sleep=time.sleep) -> Dict[str, Any]:
+def restart_mcs(
+    node: AvamarNode,
+    timeout: float,
+    *,
+    lock_owner: Optional[str],
+    result: Dict[str, Any],
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> Dict[str, Any]:
     result.update(restarted=False, duration_s=None, status=None)
     poll_s = max(0.1, min(5.0, timeout / 30.0))
     by_hand = "to finish by hand: `mcserver.sh --restart`, then `dpnctl status mcs` until `MCS status: up.`"
@@ -22,8 +29,11 @@ def restart_mcs(node: AvamarNode, timeout: float, *, lock_owner: Optional[str], 
 
     with lock_scope.held(node, lock_owner, "restart_mcs", result):
         started = clock()
-        with step("restart", left("mcserver.sh --restart did not complete: MCS may be down"),
-                  on_timeout=left(f"mcserver.sh --restart ran past {timeout:g}s: MCS may be down")):
+        with step(
+            "restart",
+            left("mcserver.sh --restart did not complete: MCS may be down"),
+            on_timeout=left(f"mcserver.sh --restart ran past {timeout:g}s: MCS may be down"),
+        ):
             node.restart_mcs(timeout=timeout)
         result["restarted"] = True
         status = None
@@ -35,6 +45,9 @@ def restart_mcs(node: AvamarNode, timeout: float, *, lock_owner: Optional[str], 
             if status == "up":
                 return result
             if clock() - started >= timeout:
-                raise StepFailed("wait_for_mcs", f"MCS is not up {timeout:g}s after the restart (dpnctl: {status})",
-                                 left("MCS was restarted and is not up: backups cannot get session tickets")())
+                raise StepFailed(
+                    "wait_for_mcs",
+                    f"MCS is not up {timeout:g}s after the restart (dpnctl: {status})",
+                    left("MCS was restarted and is not up: backups cannot get session tickets")(),
+                )
             sleep(poll_s)

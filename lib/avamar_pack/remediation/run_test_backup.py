@@ -20,10 +20,20 @@ LOG_TAIL_LINES = 40
 MAYBE_STARTED = "a test backup may have started; check `mccli activity show`"
 
 
-def run_test_backup(node: AvamarNode, client: str, dataset: str, timeout: float, *, lock_owner: Optional[str],
-                    result: Dict[str, Any], clock=time.monotonic, sleep=time.sleep) -> Dict[str, Any]:
-    result.update(succeeded=False, activity_id=None, codes=[], duration_s=None, client=client, dataset=dataset,
-                  status=None)
+def run_test_backup(
+    node: AvamarNode,
+    client: str,
+    dataset: str,
+    timeout: float,
+    *,
+    lock_owner: Optional[str],
+    result: Dict[str, Any],
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> Dict[str, Any]:
+    result.update(
+        succeeded=False, activity_id=None, codes=[], duration_s=None, client=client, dataset=dataset, status=None
+    )
     poll_s = max(0.1, min(10.0, timeout / 30.0))
     with lock_scope.held(node, lock_owner, "run_test_backup", result):
         started = clock()
@@ -49,8 +59,9 @@ def run_test_backup(node: AvamarNode, client: str, dataset: str, timeout: float,
                 break
             if clock() - started >= timeout:
                 status = activity.status if activity else "not listed"
-                raise StepFailed("wait_for_backup", f"backup {activity_id} not finished after {timeout:g}s ({status})",
-                                 running)
+                raise StepFailed(
+                    "wait_for_backup", f"backup {activity_id} not finished after {timeout:g}s ({status})", running
+                )
             sleep(poll_s)
         result["status"] = activity.status
         codes: List[int] = [activity.error_code] if activity.error_code else []

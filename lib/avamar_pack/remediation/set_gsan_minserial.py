@@ -53,8 +53,10 @@ def set_gsan_minserial(
             commands.KEYTABLE,
             plan.cleanup_command(),
         ]
-        result["note"] = (f"dry run: nothing was run that writes; on MSG_ERR_INVALID_PARAMETERS up to "
-                          f"{max_attempts - 1} higher serials would be tried")
+        result["note"] = (
+            f"dry run: nothing was run that writes; on MSG_ERR_INVALID_PARAMETERS up to "
+            f"{max_attempts - 1} higher serials would be tried"
+        )
         return result
 
     def unchanged() -> str:  # read back when a step fails: says what GSAN holds NOW
@@ -72,8 +74,11 @@ def set_gsan_minserial(
             after = node.keytable().minimal_serial
         result["gsan_minserial"] = after
         if after != accepted:
-            raise StepFailed("verify", f"GSAN's minimal serial reads {after} after serial {accepted} was accepted",
-                             f"GSAN minimal serial {after}; MCS unchanged at {mcs}: do not write MCS")
+            raise StepFailed(
+                "verify",
+                f"GSAN's minimal serial reads {after} after serial {accepted} was accepted",
+                f"GSAN minimal serial {after}; MCS unchanged at {mcs}: do not write MCS",
+            )
         result["verified"] = True
         result["registration_recorded"] = _record_registration(node, accepted, lock_owner, result)
     return result
@@ -98,16 +103,27 @@ def gsan_left(node: AvamarNode, before: int, mcs: int) -> str:
     try:
         now = node.keytable().minimal_serial
     except Exception as exc:  # noqa: BLE001 - describing the state must never hide the failure
-        return (f"GSAN's minimal serial could not be read back ({type(exc).__name__}; it was {before}); "
-                f"MCS unchanged at {mcs}: re-read the keytable (diagnose_session_tickets) before retrying")
+        return (
+            f"GSAN's minimal serial could not be read back ({type(exc).__name__}; it was {before}); "
+            f"MCS unchanged at {mcs}: re-read the keytable (diagnose_session_tickets) before retrying"
+        )
     if now == before:
         return f"GSAN minimal serial unchanged at {before} (read back); MCS unchanged at {mcs}"
-    return (f"GSAN minimal serial now {now} (was {before}); MCS unchanged at {mcs}: GSAN moved, MCS was not "
-            f"written; re-run set_gsan_minserial with serial {now} to verify it, then write_mcs_serial")
+    return (
+        f"GSAN minimal serial now {now} (was {before}); MCS unchanged at {mcs}: GSAN moved, MCS was not "
+        f"written; re-run set_gsan_minserial with serial {now} to verify it, then write_mcs_serial"
+    )
 
 
-def _register(node: AvamarNode, keyfile: str, serial: int, max_attempts: int, margin: int,
-              attempts: List[Dict[str, Any]], unchanged: Callable[[], str]) -> int:
+def _register(
+    node: AvamarNode,
+    keyfile: str,
+    serial: int,
+    max_attempts: int,
+    margin: int,
+    attempts: List[Dict[str, Any]],
+    unchanged: Callable[[], str],
+) -> int:
     """Try ``serial`` then higher ones; returns the accepted serial or raises StepFailed."""
     candidate = serial
     for attempt in range(max_attempts):
@@ -121,11 +137,13 @@ def _register(node: AvamarNode, keyfile: str, serial: int, max_attempts: int, ma
         reason = err.line if err else (res.output.strip().splitlines() or [f"exit {res.exit_code}"])[-1][:300]
         attempts.append({"serial": candidate, "accepted": False, "error": reason})
         if not is_invalid_parameters(err):
-            raise StepFailed("register_public_key", f"avmaint publickey --serial={candidate} failed: {reason}",
-                             unchanged())
+            raise StepFailed(
+                "register_public_key", f"avmaint publickey --serial={candidate} failed: {reason}", unchanged()
+            )
         if attempt + 1 < max_attempts:
             with step("plan_next_serial", unchanged):
                 candidate = serials.next_attempt(candidate, attempt + 1, margin)
     tried = ", ".join(str(a["serial"]) for a in attempts)
-    raise StepFailed("register_public_key",
-                     f"GSAN refused every serial tried ({tried}) with MSG_ERR_INVALID_PARAMETERS", unchanged())
+    raise StepFailed(
+        "register_public_key", f"GSAN refused every serial tried ({tried}) with MSG_ERR_INVALID_PARAMETERS", unchanged()
+    )

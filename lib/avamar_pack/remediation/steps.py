@@ -45,9 +45,11 @@ def _text(state_left: StateLeft) -> str:
 def node_state(node: AvamarNode) -> str:
     """GSAN's minimal serial, the ``.srl`` and MCS's status as the node reports them now (never raises)."""
     parts = []
-    for label, read in (("GSAN minimal serial", lambda: node.keytable().minimal_serial),
-                        ("MCS .srl", node.read_srl),
-                        ("MCS", lambda: node.mcs_status() or "status not reported")):
+    for label, read in (
+        ("GSAN minimal serial", lambda: node.keytable().minimal_serial),
+        ("MCS .srl", node.read_srl),
+        ("MCS", lambda: node.mcs_status() or "status not reported"),
+    ):
         try:
             parts.append(f"{label} {read()}")
         except Exception as exc:  # noqa: BLE001 - report what could be read

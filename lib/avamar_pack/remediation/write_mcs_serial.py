@@ -34,8 +34,15 @@ def backup_path_for(srl_path: str, now: Optional[datetime] = None) -> str:
 BACKUP_MARK = ".bak-"
 
 
-def write_mcs_serial(node: AvamarNode, serial: int, *, dry_run: bool, lock_owner: Optional[str],
-                     result: Dict[str, Any], backups_kept: int = 5) -> Dict[str, Any]:
+def write_mcs_serial(
+    node: AvamarNode,
+    serial: int,
+    *,
+    dry_run: bool,
+    lock_owner: Optional[str],
+    result: Dict[str, Any],
+    backups_kept: int = 5,
+) -> Dict[str, Any]:
     result.update(previous=None, written=None, backup_path=None, changed=False, dry_run=dry_run)
     with step("read_serials"):
         gsan = node.keytable().minimal_serial
@@ -54,8 +61,10 @@ def write_mcs_serial(node: AvamarNode, serial: int, *, dry_run: bool, lock_owner
         result["planned"] = {"write_file_atomic": srl, "content": data.decode("ascii"), "backup_path": backup}
         return result
 
-    by_hand = (f"GSAN holds {serial}; MCS was not restarted. To finish by hand: "
-               f"`echo -n {serial} > {srl}` then `mcserver.sh --restart`")
+    by_hand = (
+        f"GSAN holds {serial}; MCS was not restarted. To finish by hand: "
+        f"`echo -n {serial} > {srl}` then `mcserver.sh --restart`"
+    )
 
     def left(what: str) -> Callable[[], str]:
         return lambda: f"{what}; {node_state(node)}; {by_hand}"

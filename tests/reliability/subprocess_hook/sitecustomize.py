@@ -81,5 +81,9 @@ if os.environ.get("RELKIT_RECORD"):
             return _Recording(_real_open(settings, config))
 
         _transport.open_transport = _open_transport
+        if os.environ.get("RELKIT_KEY_TEMP_PARENT"):  # the publickey x disk_full cell's full tmpfs
+            import avamar_pack.node.keystore as _keystore
+
+            _keystore.TEMP_PARENT = os.environ["RELKIT_KEY_TEMP_PARENT"]
     except Exception as _exc:  # noqa: BLE001 - say so in the record: the test then fails loudly
         _record({"kind": "hook_error", "error": f"{type(_exc).__name__}: {_exc}"})

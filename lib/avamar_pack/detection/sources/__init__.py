@@ -5,9 +5,10 @@ Every source has the same shape (``Source``): ``pull()`` yields, in stream order
 * ``Line(stream, start, end, text, reason)``: one complete line of a stream (``text`` None when
   the line was skipped, ``reason`` says why); ``start``/``end`` are the positions before and
   after it (byte offsets for files, event numbers for Salt), what a ``Cursor`` stores;
-* ``Block(stream, start, end, data)``: complete lines ``[start, end)`` as bytes (files), each
-  newline-terminated and at most the source's ``max_line`` bytes: what ``Line`` items would
-  carry, kept together so that the consumer can search a backlog at C speed;
+* ``Block(stream, start, end, data, lo)``: complete lines ``[start, end)`` (files) at
+  ``data[lo:lo + end - start]``, each newline-terminated and at most the source's ``max_line``
+  bytes: what ``Line`` items would carry, kept together so that the consumer can search a
+  backlog at C speed. ``data`` is the source's read buffer: use it before pulling the next item;
 * ``StreamOpened(stream, offset, skip, counted)``: a stream the consumer has not seen is read
   from ``offset`` (with ``skip``/``counted`` restored from a saved position, else 0/False);
 * ``CaughtUp(stream)``: the stream was read to its current end (not cut by ``max_bytes``): a
@@ -57,7 +58,13 @@ class Block:
     stream: Stream
     start: int
     end: int
-    data: bytes
+    data: bytearray
+    lo: int = 0
+
+    @property
+    def text(self) -> bytes:
+        """A copy of the block's lines (for a consumer that keeps them)."""
+        return bytes(self.data[self.lo : self.lo + self.end - self.start])
 
 
 @dataclass(frozen=True)

@@ -225,19 +225,20 @@ class FileSource:
         ):
             # Shorter than what we read, or the bytes before our offset changed: copytruncate.
             yield from self._truncated(followed)
-        pieces = self.follower.read_blocks(tracked, max_bytes)
+        got = False
+        for raw in self.follower.read_blocks(tracked, max_bytes):
+            got = True
+            if isinstance(raw, RawBlock):
+                yield Block(followed.stream, raw.start, raw.end, raw.data, raw.lo)
+            else:
+                yield _line(followed.stream, raw)
         cut = max_bytes is not None and size is not None and tracked.read_offset < size
         if cut:
             self._backlog = True  # more to read: the next pass comes at once
-        for raw in pieces:
-            if isinstance(raw, RawBlock):
-                yield Block(followed.stream, raw.start, raw.end, raw.data)
-            else:
-                yield _line(followed.stream, raw)
-        if pieces and not cut:
+        elif got:
             yield CaughtUp(followed.stream)
         followed.sig = tracked.signature(tracked.buf_start)
-        if tracked.gone_since is not None and not pieces and self.clock() - tracked.gone_since >= self.follower.grace:
+        if tracked.gone_since is not None and not got and self.clock() - tracked.gone_since >= self.follower.grace:
             yield from self._finish(followed)
 
     def _truncated(self, followed: _Followed) -> Iterator[Item]:

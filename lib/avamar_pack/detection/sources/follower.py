@@ -38,7 +38,7 @@ import os
 import re
 import stat as stat_mod
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 CHUNK = 64 * 1024
 BLOCK = 1024 * 1024  # read_blocks: big reads (a backlog is searched at C speed) that still fit the CPU caches
@@ -62,12 +62,15 @@ class RawLine:
 
 @dataclass
 class RawBlock:
-    """Complete lines ``[start, end)`` of the inode as one bytes object: each newline-terminated and
-    at most ``max_line`` bytes long (a longer one is handed over as a skipped ``RawLine`` instead)."""
+    """Complete lines ``[start, end)`` of the inode, at ``data[lo:lo + end - start]``: each one
+    newline-terminated and at most ``max_line`` bytes long (a longer one is handed over as a
+    skipped ``RawLine`` instead). ``data`` is the follower's read buffer: valid only until the
+    next piece is asked for."""
 
     start: int
     end: int
-    data: bytes
+    data: bytearray
+    lo: int
 
 
 @dataclass
@@ -136,6 +139,7 @@ class Follower:
         self.clock = clock
         self.files: Dict[str, Tracked] = {}
         self.notes: List[str] = []  # reasons of things skipped or recovered, for the caller to log
+        self._buffer: Optional[bytearray] = None  # read_blocks' reused read buffer
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -262,53 +266,59 @@ class Follower:
             self._split(tracked, chunk, lines)
         return lines
 
-    def read_blocks(self, tracked: Tracked, max_bytes: Optional[int] = None) -> List[Union[RawLine, RawBlock]]:
+    def read_blocks(self, tracked: Tracked, max_bytes: Optional[int] = None) -> Iterator[Union[RawLine, RawBlock]]:
         """What ``read_lines`` returns, with runs of ordinary lines kept together as ``RawBlock``s.
 
         Same bytes, same offsets, same partial-line and long-line handling: a pending partial
         line is completed through ``_split``; a block that might hold a line longer than
-        ``max_line`` is split line by line too (see ``_maybe_long_line``).
+        ``max_line`` is split line by line too (see ``_maybe_long_line``). A generator: the
+        file is read into one reused buffer (no fresh memory per read), so each block must be
+        used before the next piece is asked for.
         """
-        out: List[Union[RawLine, RawBlock]] = []
         if tracked.fd is None:
-            return out
+            return
+        if self._buffer is None:
+            self._buffer = bytearray(BLOCK)
+        buffer = self._buffer
         budget = max_bytes if max_bytes is not None else -1
         while budget != 0:
             want = BLOCK if budget < 0 else min(BLOCK, budget)
             try:
-                chunk = os.pread(tracked.fd, want, tracked.read_offset)
+                size = os.preadv(tracked.fd, [memoryview(buffer)[:want]], tracked.read_offset)
             except OSError as exc:
                 self.notes.append(f"{tracked.path}: read failed: {exc.strerror}")
                 break
-            if not chunk:
+            if not size:
                 break
             tracked.last_growth = self.clock()
             if budget > 0:
-                budget -= len(chunk)
-            self._split_blocks(tracked, chunk, out)
-        return out
+                budget -= size
+            yield from self._split_blocks(tracked, buffer, size)
 
-    def _split_blocks(self, tracked: Tracked, chunk: bytes, out: List[Union[RawLine, RawBlock]]) -> None:
+    def _split_blocks(self, tracked: Tracked, buffer: bytearray, size: int) -> Iterator[Union[RawLine, RawBlock]]:
         base = tracked.read_offset
         pos = 0
+        out: List[RawLine] = []
         if tracked.buf or tracked.discarding:  # finish the pending line first, exactly as _split does
-            nl = chunk.find(b"\n")
+            nl = buffer.find(b"\n", 0, size)
+            self._split(tracked, bytes(buffer[: size if nl < 0 else nl + 1]), out)
+            yield from out
             if nl < 0:
-                self._split(tracked, chunk, out)
                 return
-            self._split(tracked, chunk[: nl + 1], out)
             pos = nl + 1
-        last = chunk.rfind(b"\n", pos)
-        if last < 0 or self._maybe_long_line(chunk, pos, last + 1):
-            self._split(tracked, chunk[pos:], out)
+        last = buffer.rfind(b"\n", pos, size)
+        if last < 0 or self._maybe_long_line(buffer, pos, last + 1):
+            out = []
+            self._split(tracked, bytes(buffer[pos:size]), out)
+            yield from out
             return
         end = last + 1
-        out.append(RawBlock(base + pos, base + end, chunk[pos:end]))
         tracked.read_offset = tracked.buf_start = base + end
-        if end < len(chunk):
-            self._split(tracked, chunk[end:], out)  # the partial last line waits in the buffer
+        yield RawBlock(base + pos, base + end, buffer, pos)
+        if end < size:  # the partial last line waits in the line buffer (copied before the next read)
+            self._split(tracked, bytes(buffer[end:size]), [])
 
-    def _maybe_long_line(self, chunk: bytes, start: int, end: int) -> bool:
+    def _maybe_long_line(self, chunk: bytearray, start: int, end: int) -> bool:
         """True when ``chunk[start:end]`` may hold a line longer than ``max_line`` (then split it line by line).
 
         A gap of more than ``max_line`` bytes between two newlines contains a whole window of
