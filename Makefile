@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/lib:$(CURDIR)/simulator:$(CURDIR)/runner
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv system-deps test check test-st2 lint demo bench clean
+.PHONY: venv system-deps system-deps-demo test check test-st2 lint demo bench clean
 
 # StackStorm v3.9.0's own code for `make test-st2` (see docs/TESTING.md): a tree built by
 # ../shared/st2-reference/build.sh, with st2's Python and packages in its venv/.
@@ -27,6 +27,10 @@ venv: $(VENV)/.installed
 # sshd, keytool, openssl, python3-venv: installed with apt-get when missing and run as root.
 system-deps:
 	tools/install-system-deps
+
+# The demo needs no SSH server: keytool, openssl and python3-venv only.
+system-deps-demo:
+	tools/install-system-deps demo
 
 lint: venv
 	$(PY) -m ruff check .
@@ -48,8 +52,10 @@ test-st2: system-deps
 	  exit 2; fi
 	ST2_REF=$(ST2_REF) $(ST2_PY) -m pytest -p no:cacheprovider tests/st2_real $(PYTEST_ARGS)
 
-demo: system-deps venv
+# Two scenes: the client-log path, then the agentless path (the server sensor on the utility node).
+demo: system-deps-demo venv
 	$(PY) -m st2_local.demo $(DEMO_ARGS)
+	$(PY) -m st2_local.demo_agentless $(DEMO_ARGS)
 
 bench: system-deps venv
 	$(PY) -m bench $(BENCH_ARGS)

@@ -3,21 +3,21 @@ import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/
 # isort: split
 from avamar_pack.node.lock import validate_lock_owner
 from avamar_pack.remediation.restart_mcs import restart_mcs
-from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int
+from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int, wait_value
 
-# Under StackStorm `timeout` is also the runner's execution timeout (the metadata default); the
-# runner keeps it and may not pass it on, so the wait stays a little under that default.
+# Under StackStorm `timeout` is the python runner's kill limit: st2 keeps it and never passes it to run(),
+# so the wait is `wait_seconds`, by default a little under the default kill limit.
 DEFAULT_WAIT_S = 840
 
 
 class RestartMcs(AvamarAction):
     """`mcserver.sh --restart`, then wait until `dpnctl status mcs` says `MCS status: up.`."""
 
-    def run(self, server, timeout=None, lock_owner=None, command_timeout=None):
+    def run(self, server, timeout=None, lock_owner=None, command_timeout=None, wait_seconds=None):
         def validate(settings):
             return {
                 "timeout": positive_int(
-                    DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=MAX_TIMEOUT_S
+                    wait_value(wait_seconds, timeout, DEFAULT_WAIT_S), "wait_seconds", maximum=MAX_TIMEOUT_S
                 ),
                 "lock_owner": validate_lock_owner(lock_owner),
             }

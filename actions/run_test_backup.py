@@ -5,7 +5,7 @@ from avamar_pack.config import validate_client_name
 from avamar_pack.errors import ValidationError
 from avamar_pack.node.lock import validate_lock_owner
 from avamar_pack.remediation.run_test_backup import run_test_backup
-from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int
+from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int, wait_value
 
 DEFAULT_WAIT_S = 3300  # under the metadata's runner timeout (see restart_mcs.py)
 
@@ -20,7 +20,9 @@ def _dataset(value):
 class RunTestBackup(AvamarAction):
     """Back up the configured test client and wait; succeeds only when the activity Completed."""
 
-    def run(self, server, client=None, dataset=None, timeout=None, lock_owner=None, command_timeout=None):
+    def run(
+        self, server, client=None, dataset=None, timeout=None, lock_owner=None, command_timeout=None, wait_seconds=None
+    ):
         def validate(settings):
             configured = settings.test_backup
             name = client or (configured.client if configured else None)
@@ -30,7 +32,7 @@ class RunTestBackup(AvamarAction):
                 "client": validate_client_name(name),
                 "dataset": _dataset(dataset or (configured.dataset if configured else "/Default Dataset")),
                 "timeout": positive_int(
-                    DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=MAX_TIMEOUT_S
+                    wait_value(wait_seconds, timeout, DEFAULT_WAIT_S), "wait_seconds", maximum=MAX_TIMEOUT_S
                 ),
                 "lock_owner": validate_lock_owner(lock_owner),
             }

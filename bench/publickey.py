@@ -2,7 +2,7 @@
 
 The pack's real planning is used unchanged: ``diagnosis.diagnose`` (fed the GSAN 1418 warnings a
 drifted node logs) proposes the first serial, and ``serials.next_attempt`` the next one after a
-refusal, exactly as ``remediation.gsan_serial._register`` loops. GSAN's answer comes from the
+refusal, exactly as ``remediation.set_gsan_minserial._register`` loops. GSAN's answer comes from the
 simulator's acceptance rule (``avamar_sim.engine.gsan_threshold``: N must exceed
 max(minimal serial, highest used serial) + a hidden extra), evaluated on a small in-memory state
 per node: no keystores, no processes.
@@ -67,7 +67,7 @@ def tries_for_node(
     candidate = diag.proposed_serial
     if candidate is None:
         raise AssertionError(f"diagnosis found no drift on a drifted node ({minimal}, {max_used}, {mcs_serial})")
-    for attempt in range(max_attempts):  # the loop of remediation.gsan_serial._register
+    for attempt in range(max_attempts):  # the loop of remediation.set_gsan_minserial._register
         if accepts(state, candidate):
             return attempt + 1
         if attempt + 1 < max_attempts:

@@ -50,7 +50,6 @@ class AvamarLogSensor(Sensor):
             from avamar_pack.detection.sources.salt_api import DEFAULT_PREFIXES, SaltEventClient  # noqa: PLC0415
             from avamar_pack.transport.policy import salt_api  # noqa: PLC0415 - https and CA rules, as the transport
 
-
             prefixes = sensor_cfg.get("salt_tag_prefixes") or list(DEFAULT_PREFIXES)
             self._salt = SaltEventClient(salt_api(self.config), self._on_salt_event, prefixes)
 

@@ -9,8 +9,14 @@ from __future__ import annotations
 from typing import List, Optional
 
 
-def failing_run(client: str, host: str = "avamar.com", when: str = "2026-01-05 03:00:00",
-                end_banner: bool = True, serial: int = 1, log_path: Optional[str] = None) -> List[str]:
+def failing_run(
+    client: str,
+    host: str = "avamar.com",
+    when: str = "2026-01-05 03:00:00",
+    end_banner: bool = True,
+    serial: int = 1,
+    log_path: Optional[str] = None,
+) -> List[str]:
     """One avtar run that fails with 5704, one record per line (what avtar writes)."""
     log_path = log_path or f"/usr/local/avamar/var/clientlogs/{client}.log"
     lines = [

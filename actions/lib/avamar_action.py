@@ -119,6 +119,17 @@ class AvamarAction(Action):
         return False, result
 
 
+def wait_value(wait_seconds: Any, timeout: Any, default: int) -> Any:
+    """How long an action waits: ``wait_seconds``, else ``timeout`` where a caller hands it over.
+
+    Under StackStorm ``timeout`` is a python-runner parameter (the kill limit): st2 keeps it and
+    never passes it to ``run()``, so a wait the action must honour has its own name.
+    """
+    if wait_seconds is not None:
+        return wait_seconds
+    return default if timeout is None else timeout
+
+
 def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = 10**9) -> int:
     """An int (or a string of digits) in ``minimum..maximum``."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():

@@ -2,8 +2,9 @@
 
 StackStorm fills a config's schema defaults (``fill_like_st2``: the same rule as st2's config
 loader, including ``[]`` for missing arrays and ``servers.<name>.port``), renders Jinja in
-parameter defaults with ``config_context`` (the pack config) in scope, then casts each rendered string to the parameter's declared type
-(``"60"`` -> 60, ``"['a']"`` -> ['a']). Undefined variables are errors, as in st2.
+parameter defaults with ``config_context`` (the pack config) in scope, then casts each rendered
+string to the parameter's declared type (``"60"`` -> 60, ``"['a']"`` -> ['a']). Undefined
+variables are errors, as in st2.
 """
 
 from __future__ import annotations

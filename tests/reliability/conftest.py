@@ -7,10 +7,9 @@ from typing import Any
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     try:
-        from test_fault_matrix import MATRIX_FILE
+        from test_fault_matrix import RESULTS, matrix_table
     except ImportError:  # the matrix module was not collected in this run
         return
-    if MATRIX_FILE:
+    if RESULTS:
         terminalreporter.section("fault matrix")
-        terminalreporter.write_line(MATRIX_FILE[1])
-        terminalreporter.write_line(f"(also written to {MATRIX_FILE[0]})")
+        terminalreporter.write_line(matrix_table())

@@ -28,8 +28,14 @@ def _remediate(config: Dict[str, Any], barrier: Any, queue: Any, name: str) -> N
             return {"approved": True, "approver": "alice"}
 
         run, _ = run_remediation(config, answer)
-        queue.put({"name": name, "output": run.output, "mutating": recorder.mutating(),
-                   "tasks": [(t.task_id, t.status) for t in run.tasks]})
+        queue.put(
+            {
+                "name": name,
+                "output": run.output,
+                "mutating": recorder.mutating(),
+                "tasks": [(t.task_id, t.status) for t in run.tasks],
+            }
+        )
     except BaseException:  # noqa: BLE001 - the parent reports it
         queue.put({"name": name, "crash": traceback.format_exc()})
     finally:
@@ -60,9 +66,9 @@ def test_two_remediations_of_one_server_exactly_one_changes_anything(make_sim_no
     # The loser was refused by the node lock at its locked re-check, before any change, and says
     # so (outcome unsafe: the workflow's word for "refused, nothing changed").
     reasons = " ".join(loser["output"]["reasons"])
-    assert "lock" in reasons.lower() and "held" in reasons.lower(), loser["output"]
+    assert "holds the node lock" in reasons.lower(), loser["output"]
     assert winner["output"]["plan"] and loser["output"]["after"] == loser["output"]["before"]
-    assert ("lock_and_recheck", "succeeded") in loser["tasks"], loser["tasks"]
+    assert ("acquire_lock", "succeeded") in loser["tasks"], loser["tasks"]
     assert loser["mutating"] == [], loser["mutating"]
     assert not any(task in ("set_gsan_serial", "write_mcs_serial", "restart_mcs") for task, _ in loser["tasks"])
     # The winner's lock is not released by the loser: its release reports "released" only for itself.

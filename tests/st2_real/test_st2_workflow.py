@@ -199,13 +199,23 @@ def test_a_canceled_run_leaves_no_lock(flow: Flow, sim_config: Any) -> None:
     assert any("cancel" in post.lower() for post in flow.posts()), flow.posts()
 
 
-def test_a_canceled_run_leaves_no_approval_anyone_could_still_answer(flow: Flow, sim_config: Any) -> None:
-    sim_config()
+def test_approving_the_inquiry_of_a_canceled_run_changes_nothing_and_says_so(flow: Flow, sim_config: Any) -> None:
+    """st2 cannot cancel a pending Inquiry (pending is not in LIVEACTION_CANCELABLE_STATES): the
+    canceled run's approval request stays answerable, so an answer must change nothing and the
+    chat reply must say the run was canceled rather than "approval recorded"."""
+    node = sim_config()
+    before = node_serials(node)
     run = flow.st2_run()
-    flow.inquiry_id(run)
+    inquiry = flow.inquiry_id(run)
     flow.api("admin").cancel(run.execution_id)
     flow.carrier.settle()
-    assert not run.pending_inquiries(), f"the canceled run's Inquiry is still pending:\n{run.describe()}"
+    since = len(flow.posts())
+    flow.chat(f"avamar approve {inquiry}", "alice")
+    flow.carrier.settle()
+    assert run.status == "canceled", run.describe()
+    assert node_serials(node) == before and lock_is_free(node)
+    replies = flow.posts()[since:]
+    assert any("cancel" in reply.lower() for reply in replies), replies
 
 
 def test_dry_run_reports_the_plan_without_asking(flow: Flow, sim_config: Any) -> None:

@@ -54,10 +54,9 @@ from avamar_pack.detection.sources.follower import MAX_LINE
 from avamar_pack.detection.sources.salt import SaltSource
 from avamar_pack.parsing import avtar, gsan
 from avamar_pack.parsing.avtar_runs import AvtarRun, RunAssembler
+from avamar_pack.schema_defaults import setting
 
-DEFAULT_WINDOW = 900
-DEFAULT_GRACE = 5.0  # seconds a rotated-away file is still read (its writer may hold it open)
-DEFAULT_SETTLE = 0.3  # seconds of quiet before a run without its END banner is acted on
+# Defaults (dedup window, settle, rotation grace) come from config.schema.yaml: schema_defaults.setting.
 STREAM_IDLE = 600.0  # seconds after which a quiet stream that cannot be resumed (Salt) is forgotten
 MAX_SKIP_NOTES = 100  # skip reasons kept for inspection (tests, debugging); all are logged
 MAX_WARNED = 1000  # distinct "not mapped" reasons logged as warnings; repeats go to info
@@ -92,10 +91,10 @@ class DetectionEngine:
         self.log = logger or logging.getLogger(__name__)
         self.service = sensor_service
         self._clock = clock
-        self.window = float(sensor_cfg.get("dedup_window_seconds", DEFAULT_WINDOW))
-        self.settle = float(
-            settle_seconds if settle_seconds is not None else sensor_cfg.get("settle_seconds", DEFAULT_SETTLE)
-        )
+        self.window = float(setting(sensor_cfg, "dedup_window_seconds", "sensor.dedup_window_seconds"))
+        if settle_seconds is None:
+            settle_seconds = setting(sensor_cfg, "settle_seconds", "sensor.settle_seconds")
+        self.settle = float(settle_seconds)
         self.servers = ServerMap.from_config(config)
         self.store = StateStore(sensor_service)
         state = self.store.load()
@@ -115,7 +114,8 @@ class DetectionEngine:
             max_line=max_line,
             clock=clock,
             logger=self.log,
-            grace_seconds=float(sensor_cfg.get("rotation_grace_seconds", DEFAULT_GRACE)),
+            # seconds a rotated-away file is still read (its writer may hold it open)
+            grace_seconds=float(setting(sensor_cfg, "rotation_grace_seconds", "sensor.rotation_grace_seconds")),
         )
         self.salt = SaltSource(self.servers.minions, self.log)
         self.sources: List[Source] = [self.files, self.salt]

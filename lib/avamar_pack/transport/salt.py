@@ -142,6 +142,8 @@ class SaltTransport(ShellNodeTransport):
         kwarg: Dict[str, Any] = {
             "python_shell": False,
             "env": dict(env),
+            # Only `env` reaches the command: never the minion's own environment (as ssh and local).
+            "clean_env": True,
             "timeout": timeout,
             "rstrip": False,  # keep output byte-for-byte (salt strips trailing newlines by default)
             "output_loglevel": "quiet",  # keep the command and its output out of the minion log
