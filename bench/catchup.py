@@ -15,7 +15,8 @@ that every failure is dispatched, and the counts are checked against the writer'
 ``sum(count)`` of ``backup_auth_failure`` per server, and session-ticket warnings dispatched
 plus those the sensor suppressed as repeats (its saved state). Peak RSS is the kernel's
 (``wait4`` ru_maxrss of that child). Reference: ``LC_ALL=C grep -c -E`` for the failure and
-warning markers over the same files, run before and after ours (the faster run counts).
+warning markers over the same files: three runs of ours, each between two grep runs; each pair's
+ratio uses the faster grep beside it, and the figure is the median of the three pairs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +39,7 @@ JOINED_SHARE = 0.1
 WARNING_SHARE = 0.01
 GREP_MARKERS = r"avtar FATAL <5704>|<1479>|<1418>|<1426>"
 TARGET_RATIO = 0.5
+PAIRS = 3  # timed runs of ours, each between two grep runs
 TARGET_RSS_MIB = 64
 CHILD_TIMEOUT = 3600
 SERVERS = ("avamar-a.example.com", "avamar-b.example.com", "avamar-c.example.com")
@@ -199,23 +202,37 @@ def run(opts: Options) -> List[Row]:
     failures, warnings = manifest["failures_by_server"], manifest["warnings_by_code"]
     expected_total = sum(failures.values()) + sum(warnings.values())
 
-    grep_s1, grep_count, grep_cpu1 = run_grep(paths)  # also warms the page cache for both
-    result, rss_kib = run_ours(directory)
-    grep_s2, grep_count2, grep_cpu2 = run_grep(paths)
-    by_host = {host: result["failures"].get(f"ava{i}", 0) for i, host in enumerate(SERVERS)}
-    if by_host != failures or result["warnings"] != warnings:
-        raise AssertionError(
-            f"the sensor counted failures {by_host} and warnings {result['warnings']}; "
-            f"the writer wrote {failures} and {warnings}"
-        )
-    if grep_count != grep_count2 or grep_count != expected_total:
-        raise AssertionError(f"grep counted {grep_count}/{grep_count2} marker lines, the writer wrote {expected_total}")
+    # PAIRS runs of ours, each between two grep runs (the first also warms the page cache): each
+    # pair's ratio uses the faster grep beside it, and the figure is the median of the pairs, so
+    # one slow moment of a shared machine does not decide it either way.
+    greps = [run_grep(paths)]
+    ours_runs = []
+    for _ in range(PAIRS):
+        ours_runs.append(run_ours(directory))
+        greps.append(run_grep(paths))
+    for result, _rss in ours_runs:
+        by_host = {host: result["failures"].get(f"ava{i}", 0) for i, host in enumerate(SERVERS)}
+        if by_host != failures or result["warnings"] != warnings:
+            raise AssertionError(
+                f"the sensor counted failures {by_host} and warnings {result['warnings']}; "
+                f"the writer wrote {failures} and {warnings}"
+            )
+    grep_counts = {count for _, count, _ in greps}
+    if grep_counts != {expected_total}:
+        raise AssertionError(f"grep counted {sorted(grep_counts)} marker lines, the writer wrote {expected_total}")
     size = manifest["bytes"]
-    ours_s, grep_s = result["seconds"], min(grep_s1, grep_s2)
     mib = size / (1 << 20)
+    ratios, cpu_ratios = [], []
+    for i, (result, _rss) in enumerate(ours_runs):
+        ratios.append(min(greps[i][0], greps[i + 1][0]) / result["seconds"])
+        cpu_ratios.append(min(greps[i][2], greps[i + 1][2]) / result["cpu_seconds"])
+    ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
+    ours_s = statistics.median(r["seconds"] for r, _ in ours_runs)
+    grep_s = statistics.median(g[0] for g in greps)
     ours_rate, grep_rate = mib / ours_s, mib / grep_s
-    ratio = ours_rate / grep_rate
-    cpu_ratio = min(grep_cpu1, grep_cpu2) / result["cpu_seconds"]  # less sensitive to a loaded machine
+    result = ours_runs[len(ours_runs) // 2][0]
+    rss_kib = max(rss for _, rss in ours_runs)
+    grep_count = expected_total
     rss_mib = rss_kib / 1024
     details = {
         "prefilter": result["prefilter"],
@@ -225,12 +242,13 @@ def run(opts: Options) -> List[Row]:
         "ours_s": round(ours_s, 3),
         "child_wall_s": result["wall"],
         "passes": result["passes"],
-        "grep_s": [round(grep_s1, 3), round(grep_s2, 3)],
+        "grep_s": [round(g[0], 3) for g in greps],
+        "pair_ratios": [round(r, 3) for r in ratios],
         "ours_mib_s": round(ours_rate, 1),
         "grep_mib_s": round(grep_rate, 1),
         "ratio": round(ratio, 3),
         "ours_cpu_s": result["cpu_seconds"],
-        "grep_cpu_s": [round(grep_cpu1, 3), round(grep_cpu2, 3)],
+        "grep_cpu_s": [round(g[2], 3) for g in greps],
         "cpu_ratio": round(cpu_ratio, 3),
         "failures": failures,
         "warnings": warnings,
@@ -247,7 +265,7 @@ def run(opts: Options) -> List[Row]:
             ours=f"{ours_rate:.0f} MiB/s ({ours_s:.2f} s; {n_fail} failures + {n_warn} warnings, as written; "
             f"prefilter {result['prefilter']})",
             reference=f"grep -c -E: {grep_rate:.0f} MiB/s ({grep_s:.2f} s)",
-            target=f"{ratio:.2f}x grep (CPU {cpu_ratio:.2f}x); >= {TARGET_RATIO}x",
+            target=f"{ratio:.2f}x grep (median of {PAIRS} pairs; CPU {cpu_ratio:.2f}x); >= {TARGET_RATIO}x",
             passed=ratio >= TARGET_RATIO,
             details=details,
         ),

@@ -278,6 +278,28 @@ def identity_of_execution(execution: Mapping[str, Any], policy: ApprovalPolicy) 
 
 
 # -- avamar.respond_approval ---------------------------------------------------------------------
+# The statuses in which a remediation still waits for (or is taking) its approval.
+_WAITING_STATUSES = ("paused", "pausing", "running", "resuming")
+
+
+def _refuse_unless_the_run_waits(api: St2Api, inquiry_id: str) -> None:
+    """Refuse to answer the Inquiry of a remediation that no longer waits for it.
+
+    st2 cannot cancel a pending Inquiry (``pending`` is not a cancelable state), so the approval
+    request of a canceled or failed run stays answerable; answering it would change nothing but
+    tell chat "the workflow resumes". The Inquiry is an execution whose ``parent`` is the run.
+    """
+    parent_id = (api.get_execution(inquiry_id) or {}).get("parent")
+    if not parent_id:
+        return
+    status = str((api.get_execution(str(parent_id)) or {}).get("status") or "unknown")
+    if status not in _WAITING_STATUSES:
+        ended = "was canceled" if status in ("canceled", "canceling") else f"ended {status}"
+        raise ApprovalError(
+            f"remediation {parent_id} {ended}: nothing to approve (Inquiry {inquiry_id} left unanswered)"
+        )
+
+
 def answer_inquiry(
     api: St2Api,
     execution_id: Optional[str],
@@ -305,6 +327,7 @@ def answer_inquiry(
     route = str(inquiry.get("route") or "")
     if not route.startswith("avamar"):
         raise ApprovalError(f"Inquiry {inquiry_id} is not an Avamar remediation approval (route {route[:40]!r})")
+    _refuse_unless_the_run_waits(api, inquiry_id)
     response: Dict[str, Any] = {"approved": approved, "approver": identity.name, "via": identity.via}
     if reason:
         response["reason"] = reason

@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Callable, Dict, List, Optional, TextIO
 
 from st2_local import BANNER
 from st2_local.chat_transcript import ChatTranscript
@@ -198,20 +198,28 @@ def run(workdir: str, answer: Optional[str], out: TextIO) -> int:
     return 0 if ok else 1
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="make demo", description=BANNER)
+SceneRun = Callable[[str, Optional[str], TextIO], int]
+
+
+def scene_main(scene: SceneRun, prog: str, banner: str, prefix: str, argv: Optional[List[str]] = None) -> int:
+    """The command line of a demo scene: ``--answer``, ``--workdir``, a temp node removed after."""
+    parser = argparse.ArgumentParser(prog=prog, description=banner)
     parser.add_argument("--answer", choices=("yes", "no", "expire"), help="answer the approval without a prompt")
     parser.add_argument("--workdir", help="where the simulated node lives (default: a temp dir, removed after)")
     args = parser.parse_args(argv)
-    workdir = args.workdir or tempfile.mkdtemp(prefix="avamar-demo-")
+    workdir = args.workdir or tempfile.mkdtemp(prefix=prefix)
     try:
         from st2_local.action_runner import _ensure_standins
 
         _ensure_standins()
-        return run(workdir, args.answer, sys.stdout)
+        return scene(workdir, args.answer, sys.stdout)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return scene_main(run, "make demo", BANNER, "avamar-demo-", argv)
 
 
 if __name__ == "__main__":

@@ -20,16 +20,22 @@ Makefile asks for it). Production runs in StackStorm; this is the local runner (
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import sys
-import tempfile
 from typing import Any, Dict, List, Optional, TextIO
 
 from st2_local import BANNER
 from st2_local.chat_transcript import ChatTranscript
-from st2_local.demo import APPROVER, AUTH_FAILURE_TRIGGER, CHANNEL, CHATOPS_BOT, SERVER, WORKFLOW, Story
+from st2_local.demo import (
+    APPROVER,
+    AUTH_FAILURE_TRIGGER,
+    CHANNEL,
+    CHATOPS_BOT,
+    SERVER,
+    WORKFLOW,
+    Story,
+    scene_main,
+)
 from st2_local.demo_chat import answer_in_chat, choose_decision
 from st2_local.pack_loader import load_pack
 from st2_local.workflow_runner import WorkflowRunner, pack_config_like_st2
@@ -184,19 +190,7 @@ def run(workdir: str, answer: Optional[str], out: TextIO) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="make demo (agentless scene)", description=BANNER)
-    parser.add_argument("--answer", choices=("yes", "no", "expire"), help="answer the approval without a prompt")
-    parser.add_argument("--workdir", help="where the simulated node lives (default: a temp dir, removed after)")
-    args = parser.parse_args(argv)
-    workdir = args.workdir or tempfile.mkdtemp(prefix="avamar-demo-agentless-")
-    try:
-        from st2_local.action_runner import _ensure_standins
-
-        _ensure_standins()
-        return run(workdir, args.answer, sys.stdout)
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return scene_main(run, "make demo (agentless scene)", BANNER, "avamar-demo-agentless-", argv)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ class TestHostileInput(NodeCase, BaseActionTestCase):
         self.check_refused(SetGsanMinserial, dict(base, max_attempts="6;x"), "max_publickey")
         self.check_refused(RunTestBackup, {"server": SERVER, "client": "/clients/$(reboot)"}, "client name")
         self.check_refused(RunTestBackup, {"server": SERVER, "dataset": "x\nrm"}, "dataset")
-        self.check_refused(RestartMcs, {"server": SERVER, "timeout": "soon"}, "timeout")
+        self.check_refused(RestartMcs, {"server": SERVER, "wait_seconds": "soon"}, "wait_seconds")
         self.check_refused(ReleaseNodeLock, {"server": SERVER, "lock_owner": ""}, "lock_owner")
         self.check_refused(DiagnoseSessionTickets, {"server": SERVER, "verify_serial": "39000; id"}, "verify_serial")
         self.check_refused(FlushMcs, {"server": SERVER, "timeout": 0}, "timeout")

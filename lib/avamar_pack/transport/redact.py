@@ -60,7 +60,8 @@ def redact(argv: Sequence[str]) -> List[str]:
         arg = str(arg)
         if mask_next:
             out.append(MASK)
-            mask_next = False
+            # A value that is itself a secret option (`-passout -storepass x`): mask its value too.
+            mask_next = _is_secret_option(arg)
             continue
         match = _INLINE_RE.match(arg)
         if match:
