@@ -14,9 +14,4 @@ class CheckPreconditions(AvamarAction):
             # lock_owner only makes the caller's own lock not count as "held by another remediation".
             return {"lock_owner": validate_lock_owner(lock_owner)}
 
-        return self.execute(
-            server,
-            validate,
-            lambda node, result, **p: check_preconditions(node, result=result, **p),
-            command_timeout=command_timeout,
-        )
+        return self.execute(server, validate, check_preconditions, command_timeout=command_timeout)

@@ -3,7 +3,8 @@ import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/
 # isort: split
 from typing import Any, Dict, Tuple
 
-from avamar_pack.approval import ApprovalPolicy, confirm_approval
+from avamar_pack.approval import ApprovalPolicy
+from avamar_pack.approval_confirm import confirm_approval, unconfirmed
 from avamar_pack.errors import ValidationError
 from avamar_pack.st2api import St2Api, St2ApiError
 from st2common.runners.base_action import Action
@@ -23,16 +24,7 @@ class ConfirmApproval(Action):
             api = St2Api.from_env()
             verdict = confirm_approval(api, workflow_execution_id, response, policy)
         except (St2ApiError, ValidationError) as e:
-            answered = response.get("approved") if isinstance(response, dict) else None
-            verdict = {
-                "approved": False,
-                "approver": None,
-                "via": None,
-                "reason": None,
-                "refused_reason": f"cannot confirm who answered: {e}"[:500],
-                "answered_approved": answered if isinstance(answered, bool) else None,
-                "resumed_by": None,
-            }
+            verdict = unconfirmed(e, response)
         if verdict["refused_reason"]:
             self.logger.warning(
                 "approval of workflow %s not accepted: %s", str(workflow_execution_id)[:40], verdict["refused_reason"]

@@ -19,7 +19,4 @@ class DiagnoseSessionTickets(AvamarAction):
                 "verify_serial": None if verify_serial is None else validate_serial(verify_serial, "verify_serial"),
             }
 
-        def work(node, result, **params):
-            return diagnose_session_tickets(node, result=result, **params)
-
-        return self.execute(server, validate, work, command_timeout=command_timeout)
+        return self.execute(server, validate, diagnose_session_tickets, command_timeout=command_timeout)

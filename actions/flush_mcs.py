@@ -4,7 +4,8 @@ import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/
 from avamar_pack.config import validate_serial
 from avamar_pack.node.lock import validate_lock_owner
 from avamar_pack.remediation.flush_mcs import flush_mcs
-from lib.avamar_action import AvamarAction, positive_int
+from avamar_pack.validators import whole_number
+from lib.avamar_action import AvamarAction
 
 DEFAULT_WAIT_S = 600
 
@@ -17,13 +18,8 @@ class FlushMcs(AvamarAction):
             return {
                 "serial": None if serial is None else validate_serial(serial),
                 "enabled": self.remediation_settings().flush_mcs,
-                "timeout": positive_int(DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=3600),
+                "timeout": whole_number(DEFAULT_WAIT_S if timeout is None else timeout, "timeout", maximum=3600),
                 "lock_owner": validate_lock_owner(lock_owner),
             }
 
-        return self.execute(
-            server,
-            validate,
-            lambda node, result, **p: flush_mcs(node, result=result, **p),
-            command_timeout=command_timeout,
-        )
+        return self.execute(server, validate, flush_mcs, command_timeout=command_timeout)

@@ -14,9 +14,4 @@ class RecordRemediation(AvamarAction):
         def validate(settings):
             return {"serial": validate_serial(serial), "lock_owner": validate_lock_owner(lock_owner)}
 
-        return self.execute(
-            server,
-            validate,
-            lambda node, result, **p: record_remediation(node, result=result, **p),
-            command_timeout=command_timeout,
-        )
+        return self.execute(server, validate, record_remediation, command_timeout=command_timeout)

@@ -39,20 +39,13 @@ class RespondApproval(Action):
             answered = answer_inquiry(api, St2Api.current_execution_id(), inquiry_id, approved, reason, policy)
         except (ApproverNotAllowed, IdentityUnknown) as e:
             who = e.identity.name if e.identity is not None else None
-            result["approver"] = who
             post = chat.approval_refused_post(str(inquiry_id), str(e), who)
-            result.update(post_fields(post))
-            return False, failure(result, "check_approver", str(e))
+            return False, failure({**result, "approver": who}, post, "check_approver", str(e))
         except (ApprovalError, St2ApiError, ValidationError) as e:
             post = chat.approval_not_answered_post(str(inquiry_id), str(e))
-            result.update(post_fields(post))
-            return False, failure(result, "respond_approval", str(e))
-        result.update(answered)
-        result.update(
-            post_fields(
-                chat.approval_recorded_post(inquiry_id, approved, answered["approver"], reason, answered["via"])
-            )
-        )
+            return False, failure(result, post, "respond_approval", str(e))
+        post = chat.approval_recorded_post(inquiry_id, approved, answered["approver"], reason, answered["via"])
+        result = {**result, **answered, **post_fields(post)}
         self.logger.info(
             "Inquiry %s answered approved=%s by %s (via %s, st2 user %s)",
             inquiry_id,
@@ -70,6 +63,7 @@ def post_fields(post: Dict[str, Any]) -> Dict[str, Any]:
     return {"message": post["message"], "colour": post["colour"], "extra": post["extra"]}
 
 
-def failure(result: Dict[str, Any], step: str, reason: str) -> Dict[str, Any]:
-    result["error"] = {"step": step, "reason": reason[:500], "state_left": STILL_PENDING}
-    return result
+def failure(result: Dict[str, Any], post: Dict[str, Any], step: str, reason: str) -> Dict[str, Any]:
+    """The result of a refusal: what is known, the chat post saying so, and the error."""
+    error = {"step": step, "reason": reason[:500], "state_left": STILL_PENDING}
+    return {**result, **post_fields(post), "error": error}

@@ -5,7 +5,8 @@ from avamar_pack.config import validate_client_name
 from avamar_pack.errors import ValidationError
 from avamar_pack.node.lock import validate_lock_owner
 from avamar_pack.remediation.run_test_backup import run_test_backup
-from lib.avamar_action import MAX_TIMEOUT_S, AvamarAction, positive_int, wait_value
+from avamar_pack.remediation.waiting import Wait
+from lib.avamar_action import AvamarAction, wait_limit
 
 DEFAULT_WAIT_S = 3300  # under the metadata's runner timeout (see restart_mcs.py)
 
@@ -31,15 +32,8 @@ class RunTestBackup(AvamarAction):
             return {
                 "client": validate_client_name(name),
                 "dataset": _dataset(dataset or (configured.dataset if configured else "/Default Dataset")),
-                "timeout": positive_int(
-                    wait_value(wait_seconds, timeout, DEFAULT_WAIT_S), "wait_seconds", maximum=MAX_TIMEOUT_S
-                ),
+                "wait": Wait(wait_limit(wait_seconds, timeout, DEFAULT_WAIT_S)),
                 "lock_owner": validate_lock_owner(lock_owner),
             }
 
-        return self.execute(
-            server,
-            validate,
-            lambda node, result, **p: run_test_backup(node, result=result, **p),
-            command_timeout=command_timeout,
-        )
+        return self.execute(server, validate, run_test_backup, command_timeout=command_timeout)

@@ -4,7 +4,8 @@ import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/
 from avamar_pack.config import validate_serial
 from avamar_pack.node.lock import validate_lock_owner
 from avamar_pack.remediation.set_gsan_minserial import set_gsan_minserial
-from lib.avamar_action import AvamarAction, as_bool
+from avamar_pack.validators import boolean
+from lib.avamar_action import AvamarAction
 
 
 class SetGsanMinserial(AvamarAction):
@@ -16,13 +17,8 @@ class SetGsanMinserial(AvamarAction):
                 "serial": validate_serial(serial),
                 "max_attempts": self.remediation_setting("max_publickey_attempts", max_attempts, maximum=20),
                 "margin": self.remediation_setting("serial_margin", None),
-                "dry_run": as_bool(dry_run, "dry_run"),
+                "dry_run": boolean(dry_run, "dry_run"),
                 "lock_owner": validate_lock_owner(lock_owner),
             }
 
-        return self.execute(
-            server,
-            validate,
-            lambda node, result, **p: set_gsan_minserial(node, result=result, **p),
-            command_timeout=command_timeout,
-        )
+        return self.execute(server, validate, set_gsan_minserial, command_timeout=command_timeout)

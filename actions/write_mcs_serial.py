@@ -4,7 +4,8 @@ import lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (actions/lib/
 from avamar_pack.config import validate_serial
 from avamar_pack.node.lock import validate_lock_owner
 from avamar_pack.remediation.write_mcs_serial import write_mcs_serial
-from lib.avamar_action import AvamarAction, as_bool
+from avamar_pack.validators import boolean
+from lib.avamar_action import AvamarAction
 
 
 class WriteMcsSerial(AvamarAction):
@@ -14,14 +15,9 @@ class WriteMcsSerial(AvamarAction):
         def validate(settings):
             return {
                 "serial": validate_serial(serial),
-                "dry_run": as_bool(dry_run, "dry_run"),
+                "dry_run": boolean(dry_run, "dry_run"),
                 "lock_owner": validate_lock_owner(lock_owner),
                 "backups_kept": self.remediation_settings().srl_backups_kept,
             }
 
-        return self.execute(
-            server,
-            validate,
-            lambda node, result, **p: write_mcs_serial(node, result=result, **p),
-            command_timeout=command_timeout,
-        )
+        return self.execute(server, validate, write_mcs_serial, command_timeout=command_timeout)

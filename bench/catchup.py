@@ -15,8 +15,8 @@ that every failure is dispatched, and the counts are checked against the writer'
 ``sum(count)`` of ``backup_auth_failure`` per server, and session-ticket warnings dispatched
 plus those the sensor suppressed as repeats (its saved state). Peak RSS is the kernel's
 (``wait4`` ru_maxrss of that child). Reference: ``LC_ALL=C grep -c -E`` for the failure and
-warning markers over the same files: three runs of ours, each between two grep runs; each pair's
-ratio uses the faster grep beside it, and the figure is the median of the three pairs.
+warning markers over the same files: five runs of ours, each between two grep runs; each pair's
+ratio uses the faster grep beside it, and the figure is the median of the five pairs.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import time
 from typing import Any, Dict, List, Tuple
 
 from bench.common import ROOT, Options, Row, say
+from bench.rows import ceiling_row
 
 AVTAR_FILES = 4
 AVTAR_SHARE = 0.8
@@ -39,7 +40,7 @@ JOINED_SHARE = 0.1
 WARNING_SHARE = 0.01
 GREP_MARKERS = r"avtar FATAL <5704>|<1479>|<1418>|<1426>"
 TARGET_RATIO = 0.5
-PAIRS = 3  # timed runs of ours, each between two grep runs
+PAIRS = 5  # timed runs of ours, each between two grep runs (a median of 5 holds on a shared machine)
 TARGET_RSS_MIB = 64
 CHILD_TIMEOUT = 3600
 SERVERS = ("avamar-a.example.com", "avamar-b.example.com", "avamar-c.example.com")
@@ -256,7 +257,8 @@ def run(opts: Options) -> List[Row]:
         "grep_count": grep_count,
         "peak_rss_kib": rss_kib,
         "child_vmhwm_kib": result.get("vmhwm_kib"),
-        "code_path": "AvamarLogSensor.poll_once -> DetectionEngine -> FileSource blocks -> catchup pass-over",
+        "code_path": "AvamarLogSensor.poll_once -> DetectionEngine -> FileSource blocks (reader.py) -> "
+        "catchup.BlockWalker pass-over",
     }
     n_fail, n_warn = sum(failures.values()), sum(warnings.values())
     return [
@@ -269,13 +271,13 @@ def run(opts: Options) -> List[Row]:
             passed=ratio >= TARGET_RATIO,
             details=details,
         ),
-        Row(
-            figure="sensor catch-up peak memory (child max RSS)",
-            ours=f"{rss_mib:.1f} MiB",
-            reference="-",
-            target=f"< {TARGET_RSS_MIB} MiB",
-            passed=rss_mib < TARGET_RSS_MIB,
-            details=details,
+        ceiling_row(
+            "sensor catch-up peak memory (child max RSS)",
+            f"{rss_mib:.1f} MiB",
+            rss_mib,
+            TARGET_RSS_MIB,
+            "MiB",
+            details,
         ),
     ]
 

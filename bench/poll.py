@@ -68,11 +68,16 @@ def _service(name: str) -> Any:
 
 def _poller_cost(node: Any, entry: Dict[str, Any], label: str) -> Dict[str, Any]:
     from avamar_server_sensor import AvamarServerSensor  # noqa: PLC0415
+    from st2_local.sim_pack_config import sim_pack_config  # noqa: PLC0415
 
-    config = {
-        "servers": {"ava01": dict(entry, avamar_root=node.root, command_path=[node.bin_dir, "/usr/bin", "/bin"])},
-        "sensor": {"dedup_window_seconds": 900},
-    }
+    # ``entry``: how the node is reached (the local transport, or ssh to the same tree).
+    config = sim_pack_config(
+        node.root,
+        test_client=None,
+        remediation=None,
+        entry=dict(entry, command_path=[node.bin_dir, "/usr/bin", "/bin"]),
+        sensor={"dedup_window_seconds": 900},
+    )
     sensor = AvamarServerSensor(sensor_service=_service("AvamarServerSensor"), config=config)
     sensor.setup()
     sensor.poll()  # the first poll: connect, find the end of the log
@@ -112,18 +117,17 @@ def _poller_cost(node: Any, entry: Dict[str, Any], label: str) -> Dict[str, Any]
 
 def _file_sensor_cost(work: str, node: Any) -> Dict[str, Any]:
     from avamar_log_sensor import AvamarLogSensor  # noqa: PLC0415
+    from st2_local.sim_pack_config import sim_pack_config  # noqa: PLC0415
 
     gsan_log = os.path.join(work, "local-gsan", "gsan.log")
     os.makedirs(os.path.dirname(gsan_log))
     shutil.copyfile(node.gsan_log, gsan_log)
-    config = {
-        "servers": {"ava01": {"transport": "local", "avamar_root": node.root}},
-        "sensor": {
-            "client_log_paths": [os.path.join(work, "local-clientlogs", "*.log")],
-            "gsan_log_paths": [gsan_log],
-            "dedup_window_seconds": 900,
-        },
+    sensor_section = {
+        "client_log_paths": [os.path.join(work, "local-clientlogs", "*.log")],
+        "gsan_log_paths": [gsan_log],
+        "dedup_window_seconds": 900,
     }
+    config = sim_pack_config(node.root, test_client=None, remediation=None, sensor=sensor_section)
     sensor = AvamarLogSensor(sensor_service=_service("AvamarLogSensor"), config=config)
     sensor.setup()
     sensor.poll_once()
@@ -159,17 +163,15 @@ def _delay_model(walls: List[float], interval: float, seed: int) -> Dict[str, fl
 def _delay_check(node: Any, seed: int) -> Dict[str, Any]:
     """The sensor's own PollingSensor loop at CHECK_INTERVAL s; a 1418 written at random phases."""
     from avamar_server_sensor import AvamarServerSensor  # noqa: PLC0415
+    from st2_local.sim_pack_config import sim_pack_config  # noqa: PLC0415
 
-    config = {
-        "servers": {
-            "ava01": {
-                "transport": "local",
-                "avamar_root": node.root,
-                "command_path": [node.bin_dir, "/usr/bin", "/bin"],
-            }
-        },
-        "sensor": {"dedup_window_seconds": 0, "poll_interval_seconds": 5},
-    }
+    config = sim_pack_config(
+        node.root,
+        test_client=None,
+        remediation=None,
+        entry={"command_path": [node.bin_dir, "/usr/bin", "/bin"]},
+        sensor={"dedup_window_seconds": 0, "poll_interval_seconds": 5},
+    )
     service = _service("AvamarServerSensor")
     stamps: List[float] = []
     got = threading.Event()
@@ -261,7 +263,7 @@ def run(opts: Options) -> List[Row]:
                 say("poll: agentless poller over SSH")
                 costs["ssh"] = _poller_cost(node, entry, "ssh")
             finally:
-                sshd.daemon.stop()
+                sshd.stop()
         reference = (
             f"file sensor pass: {file_cost['wall_ms_p50']} ms wall, {file_cost['cpu_ms_mean']} ms CPU "
             f"(local files, {file_cost['bytes_appended']} B appended)"

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from bench.common import Deadline, Options, Row, median, percentile, say
 
@@ -124,6 +124,36 @@ def login_shell_cost(username: str, runs: int = 5) -> Dict:
     return {"shell": entry.pw_shell, "rc": rc, "rc_s": round(cost, 4)}
 
 
+def _timed_sides(
+    name: str,
+    opts: Options,
+    transport: Any,
+    timeout: float,
+    reference_argv: List[str],
+    reference_ok: Callable[[str], bool],
+) -> Tuple[List[float], List[float]]:
+    """``COMMAND`` through our transport and through the reference client (``reference_argv``,
+    its output judged by ``reference_ok``), alternating, ``opts.commands`` each; the transport
+    is closed after. Either side answering wrong ends the row with an AssertionError."""
+
+    def ours() -> None:
+        result = transport.run(COMMAND, timeout=timeout, check=True)
+        if result.stdout != "bench-ok\n":
+            raise AssertionError(f"{name} transport answered {result.stdout!r}")
+
+    def reference() -> None:
+        proc = subprocess.run(reference_argv, capture_output=True, text=True, timeout=2 * timeout, check=False)  # noqa: S603
+        if proc.returncode != 0 or not reference_ok(proc.stdout):
+            raise AssertionError(
+                f"the {name} client exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:300]}"
+            )
+
+    try:
+        return _alternate(ours, reference, opts.commands, SIDE_BUDGET_S[name], name)
+    finally:
+        transport.close()
+
+
 def _ssh(opts: Options, work: str) -> Row:
     from avamar_pack.config import server_settings  # noqa: PLC0415
     from avamar_pack.transport import open_transport  # noqa: PLC0415
@@ -159,20 +189,7 @@ def _ssh(opts: Options, work: str) -> Row:
             *COMMAND,
         ]
 
-        def ours() -> None:
-            result = transport.run(COMMAND, timeout=30, check=True)
-            if result.stdout != "bench-ok\n":
-                raise AssertionError(f"ssh transport answered {result.stdout!r}")
-
-        def reference() -> None:
-            proc = subprocess.run(client_argv, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
-            if proc.returncode != 0 or proc.stdout != "bench-ok\n":
-                raise AssertionError(f"ssh client exited {proc.returncode}: {proc.stderr.strip()[:200]}")
-
-        try:
-            ours_s, ref_s = _alternate(ours, reference, opts.commands, SIDE_BUDGET_S["ssh"], "ssh")
-        finally:
-            transport.close()
+        ours_s, ref_s = _timed_sides("ssh", opts, transport, 30, client_argv, lambda out: out == "bench-ok\n")
         shell = login_shell_cost(service.username)
         details = {
             "connections_opened": getattr(transport, "connections_opened", None),
@@ -205,7 +222,7 @@ def _ssh(opts: Options, work: str) -> Row:
             ).strip()
         return row
     finally:
-        service.daemon.stop()
+        service.stop()
 
 
 def _salt(opts: Options, work: str) -> Row:
@@ -239,20 +256,7 @@ def _salt(opts: Options, work: str) -> Row:
             "python_shell=False",
         ]
 
-        def ours() -> None:
-            result = transport.run(COMMAND, timeout=60, check=True)
-            if result.stdout != "bench-ok\n":
-                raise AssertionError(f"salt transport answered {result.stdout!r}")
-
-        def reference() -> None:
-            proc = subprocess.run(cli_argv, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
-            if proc.returncode != 0 or '"bench-ok"' not in proc.stdout:
-                raise AssertionError(f"salt CLI exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:300]}")
-
-        try:
-            ours_s, ref_s = _alternate(ours, reference, opts.commands, SIDE_BUDGET_S["salt"], "salt")
-        finally:
-            transport.close()
+        ours_s, ref_s = _timed_sides("salt", opts, transport, 60, cli_argv, lambda out: '"bench-ok"' in out)
         details = {"salt_startup_s": service.startup_s, "logins": getattr(transport, "logins", None)}
         return _row(
             "salt",

@@ -30,30 +30,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from bench.common import ROOT, Options, Row, cpu_seconds, median, say
+from bench.floor import BytecodeCache, local_noop_runner, st2_noop, st2_wrapper
 
 WORKFLOW = "avamar.remediate_session_tickets"
-SERVER = "ava01"
-TEST_CLIENT = "/clients/linux-test01"
 APPROVER = "alice"
 # The pack's code, its node commands and the conductor together may cost as much again as
 # st2's own process floor: the workflow at most twice the floor (CPU seconds), side by side.
 TARGET_RATIO = 2.0
-NOOP_ACTION = '''from st2common.runners.base_action import Action
-
-
-class BenchNoop(Action):
-    """st2's floor per action: the process, the wrapper, the config; no pack code."""
-
-    def run(self):
-        return True
-'''
 
 
 @dataclass
@@ -87,11 +76,9 @@ class Sample:
 
 def _pack_config(node_root: str) -> Dict[str, Any]:
     """The pack config of the simulated node, from the one builder the tests and the demo use."""
-    try:
-        from fixtures.pack_config import sim_pack_config  # noqa: PLC0415 - where it may move
-    except ImportError:
-        from st2_local.sim_pack_config import sim_pack_config  # noqa: PLC0415
-    return sim_pack_config(node_root, server=SERVER, test_client=TEST_CLIENT, approval={"users": [APPROVER]})
+    from st2_local.sim_pack_config import sim_pack_config  # noqa: PLC0415
+
+    return sim_pack_config(node_root, approval={"users": [APPROVER]})
 
 
 def _instrument(runner: Any) -> List[Span]:
@@ -130,6 +117,7 @@ def _one_run(pack: Any, work: str, index: int) -> Sample:
     from avamar_sim import SimNode  # noqa: PLC0415
     from st2_local.chat_transcript import ChatTranscript  # noqa: PLC0415
     from st2_local.inquiries import fixed_answer  # noqa: PLC0415
+    from st2_local.sim_pack_config import SERVER  # noqa: PLC0415
     from st2_local.workflow_runner import WorkflowRunner  # noqa: PLC0415
 
     node_dir = os.path.join(work, f"node{index}")
@@ -183,106 +171,6 @@ def _task_listing(tasks: List[Any], spans: List[Span], started: float) -> List[D
     return listing
 
 
-def _noop_file(work: str) -> str:
-    folder = os.path.join(work, "noop")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "bench_noop.py")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(NOOP_ACTION)
-    return path
-
-
-def _st2_wrapper() -> Optional[Dict[str, str]]:
-    """StackStorm v3.9.0's python_action_wrapper.py and its venv's Python, when the tree is here."""
-    root = os.environ.get("ST2_REF") or os.path.expanduser("~/st2-reference")
-    python = os.path.join(root, "venv", "bin", "python")
-    wrapper = os.path.join(
-        root, "src", "contrib", "runners", "python_runner", "python_runner", "python_action_wrapper.py"
-    )
-    if os.access(python, os.X_OK) and os.path.isfile(wrapper):
-        return {"python": python, "wrapper": wrapper, "root": root}
-    return None
-
-
-def _st2_noop(st2: Mapping[str, str], work: str, pack_ref: str) -> Callable[[], float]:
-    """One no-op action through st2's own wrapper, argv as st2's python runner builds it."""
-    argv = [
-        st2["python"],
-        st2["wrapper"],
-        f"--pack={pack_ref}",
-        f"--file-path={_noop_file(work)}",
-        "--user=stanley",
-        "--parent-args=[]",
-        "--parameters={}",
-        "--config={}",
-    ]
-    # A clean environment: the suite's PYTHONPATH (stand-ins, the pack) must not leak into st2.
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-
-    def one() -> float:
-        started = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)  # noqa: S603
-        spent = time.perf_counter() - started
-        if proc.returncode != 0 or '"result":true' not in proc.stdout.replace(" ", ""):
-            raise AssertionError(f"st2's wrapper exited {proc.returncode}: {(proc.stderr or proc.stdout)[-300:]}")
-        return spent
-
-    return one
-
-
-def _noop_runner(pack: Any, work: str, config: Mapping[str, Any]) -> Callable[[], float]:
-    """One no-op action through the local runner's ActionRunner: seconds for its process."""
-    from st2_local.action_runner import ActionRunner  # noqa: PLC0415
-    from st2_local.pack_loader import ActionMeta  # noqa: PLC0415
-
-    folder = os.path.dirname(_noop_file(work))
-    meta = ActionMeta(
-        ref=f"{pack.ref}.bench_noop",
-        name="bench_noop",
-        runner_type="python-script",
-        entry_point="bench_noop.py",
-        parameters={},
-        metadata_path=os.path.join(folder, "bench_noop.yaml"),
-    )
-    actions = ActionRunner(pack, config, workdir=os.path.join(work, "noop-state"))
-    os.makedirs(os.path.join(work, "noop-state"), exist_ok=True)
-    env = {"ST2_ACTION_PACK_NAME": pack.ref, "ST2_ACTION_DEBUG": "False"}
-
-    def one() -> float:
-        started = time.perf_counter()
-        outcome = actions.run(meta, {}, {}, env)
-        spent = time.perf_counter() - started
-        if outcome.status != "succeeded":
-            raise AssertionError(f"the no-op action {outcome.status}: {str(outcome.result)[:300]}")
-        return spent
-
-    return one
-
-
-class _BytecodeCache:
-    """Action processes keep their compiled bytecode in a private folder, as a st2 worker keeps it
-    next to the pack: without it every process would compile the pack's modules again (the suite
-    runs with PYTHONDONTWRITEBYTECODE), a cost no st2 worker pays after its first run."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self.saved: Dict[str, Optional[str]] = {}
-
-    def __enter__(self) -> _BytecodeCache:
-        for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE"):
-            self.saved[name] = os.environ.get(name)
-        os.environ["PYTHONPYCACHEPREFIX"] = self.folder
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _per_task_medians(samples: List[Sample]) -> List[Dict[str, Any]]:
     """Task by task (same order in every run of the same outcome), the medians over the runs."""
     first = samples[0].tasks
@@ -303,15 +191,15 @@ def run(opts: Options) -> List[Row]:
     work = tempfile.mkdtemp(prefix="avamar-bench-workflow-")
     try:
         pack = load_pack(ROOT)
-        st2 = _st2_wrapper()
-        with _BytecodeCache(os.path.join(work, "pycache")):
-            local_noop = _noop_runner(pack, work, _pack_config(os.path.join(work, "unused")))
+        st2 = st2_wrapper()
+        with BytecodeCache(os.path.join(work, "pycache")):
+            local_noop = local_noop_runner(pack, work, _pack_config(os.path.join(work, "unused")))
             floor_kind = (
                 "st2's floor: {n} no-op actions through st2 v3.9.0's python_action_wrapper"
                 if st2
                 else "no st2 tree (ST2_REF): the local runner's floor, {n} no-op actions through its wrapper"
             )
-            noop = _st2_noop(st2, work, pack.ref) if st2 else local_noop
+            noop = st2_noop(st2, work, pack.ref) if st2 else local_noop
             say("workflow: warm-up run (bytecode compiled once, not counted)")
             warm = _one_run(pack, work, 0)
             noop()

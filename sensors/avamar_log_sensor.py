@@ -13,7 +13,7 @@ Works inside StackStorm's sensor container, which monkey-patches with eventlet: 
 
 from __future__ import annotations
 
-import avamar_pack_lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (sensors/avamar_pack_lib.py)
+from avamar_pack_lib import TriggersFromMetadata  # first: puts the pack's lib/ on sys.path
 
 # isort: split
 import threading
@@ -28,7 +28,7 @@ IDLE_WAIT = 1.0  # seconds between passes when nothing wakes us (a safety net fo
 MAX_BYTES_PER_PASS = 8 * 1024 * 1024  # per file, so a huge backlog does not starve the Salt queue
 
 
-class AvamarLogSensor(Sensor):
+class AvamarLogSensor(TriggersFromMetadata, Sensor):
     def __init__(self, sensor_service: Any, config: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__(sensor_service=sensor_service, config=config)
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
@@ -115,13 +115,3 @@ class AvamarLogSensor(Sensor):
 
     def _on_salt_event(self, tag: str, data: Any) -> None:
         self.push_salt_event(tag, data)
-
-    # Triggers are declared in the metadata; nothing to do when rules change.
-    def add_trigger(self, trigger: Mapping[str, Any]) -> None:
-        pass
-
-    def update_trigger(self, trigger: Mapping[str, Any]) -> None:
-        pass
-
-    def remove_trigger(self, trigger: Mapping[str, Any]) -> None:
-        pass

@@ -14,19 +14,19 @@ With no server to poll it stays idle (one log line at start), so the pack may sh
 
 from __future__ import annotations
 
-import avamar_pack_lib  # noqa: F401 - first: puts the pack's lib/ on sys.path (sensors/avamar_pack_lib.py)
+from avamar_pack_lib import TriggersFromMetadata  # first: puts the pack's lib/ on sys.path
 
 # isort: split
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from avamar_pack.errors import ValidationError
-from avamar_pack.serverwatch.watch import ServerWatch
+from avamar_pack.serverwatch.watch import ServerWatch, TransportFactory
 from st2reactor.sensor.base import PollingSensor
 
 DEFAULT_POLL_INTERVAL = 60
 
 
-class AvamarServerSensor(PollingSensor):
+class AvamarServerSensor(TriggersFromMetadata, PollingSensor):
     def __init__(
         self,
         sensor_service: Any,
@@ -53,6 +53,22 @@ class AvamarServerSensor(PollingSensor):
             "AvamarServerSensor polls %s every %d s", ", ".join(sorted(self._watch.servers)), self._watch.interval
         )
 
+    @property
+    def watch(self) -> Optional[ServerWatch]:
+        """The poller built by ``setup()`` (None before it, or when the config cannot be used): its
+        ``enabled``, ``servers`` and per-server ``stats`` of the last poll are for tests and diagnostics."""
+        return self._watch
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """The time source for stalls, folding windows and outages (tests and replays; default ``time.time``)."""
+        if self._watch is not None:
+            self._watch.clock = clock
+
+    def set_transport_factory(self, factory: TransportFactory) -> None:
+        """How a server's transport is opened (tests: a transport that fails on demand; default ``open_transport``)."""
+        if self._watch is not None:
+            self._watch.transport_factory = factory
+
     def poll(self) -> None:
         """One poll of every server. Never raises: st2's PollingSensor.run() would die with it."""
         if self._watch is None or not self._watch.enabled:
@@ -65,13 +81,3 @@ class AvamarServerSensor(PollingSensor):
     def cleanup(self) -> None:
         if self._watch is not None:
             self._watch.close()
-
-    # Triggers are declared in the metadata; nothing to do when rules change.
-    def add_trigger(self, trigger: Mapping[str, Any]) -> None:
-        pass
-
-    def update_trigger(self, trigger: Mapping[str, Any]) -> None:
-        pass
-
-    def remove_trigger(self, trigger: Mapping[str, Any]) -> None:
-        pass

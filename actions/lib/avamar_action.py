@@ -6,9 +6,10 @@ does the work, and lets this class handle the rest the same way for every action
 
 * ``server`` and every parameter are validated BEFORE any transport is opened, so hostile
   input (an unknown server, shell metacharacters, a non-integer serial) runs nothing;
-* a failure returns ``(False, result)``: the keys gathered so far plus
-  ``error: {step, reason, state_left}``; never a traceback, never a secret;
-* success returns ``(True, result)``.
+* the library function returns its report (``avamar_pack.remediation.report``): success is
+  ``(True, {"server": ..., **report.as_result()})``;
+* a failure is ``StepFailed`` carrying the report as far as it got: ``(False, result)`` holds
+  those fields plus ``error: {step, reason, state_left}``; never a traceback, never a secret.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from avamar_pack.config import RemediationSettings, ServerSettings, remediation_settings, server_settings
 from avamar_pack.errors import AvamarPackError, StepFailed, ValidationError
-from avamar_pack.node.lock import DEFAULT_TTL_S
+from avamar_pack.node.lock import DEFAULT_TTL_S, validate_lock_owner
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.node.paths import NodePaths
 from avamar_pack.remediation.acquire_node_lock import Liveness, st2_liveness
+from avamar_pack.remediation.report import StepReport
 from avamar_pack.st2api import St2Api
 from avamar_pack.transport import open_transport
 from avamar_pack.transport.redact import configured_secrets, mask_secrets
+from avamar_pack.validators import whole_number
 from st2common.runners.base_action import Action
 
-Work = Callable[[AvamarNode, Dict[str, Any]], Any]
+# A remediation function: the node and the validated parameters in, its report out.
+Work = Callable[..., StepReport]
 ActionResult = Tuple[bool, Dict[str, Any]]
 
 MAX_TIMEOUT_S = 24 * 3600
@@ -62,24 +66,24 @@ class AvamarAction(Action):
         """``value`` (an action parameter) if given, else ``remediation.<key>`` of the pack config."""
         if value is None:
             value = getattr(self.remediation_settings(), key)
-        return positive_int(value, key, minimum=minimum, maximum=maximum)
+        return whole_number(value, key, minimum=minimum, maximum=maximum)
 
     # -- the one way an action runs -----------------------------------------------------------
     def execute(
         self,
         server: Any,
         validate: Callable[[ServerSettings], Dict[str, Any]],
-        work: Callable[..., Any],
+        work: Work,
         *,
         command_timeout: Any = None,
         lock_ttl_s: float = DEFAULT_TTL_S,
     ) -> ActionResult:
-        """Validate (``server`` then the rest), open the node, run ``work(node, result, **params)``."""
+        """Validate (``server`` then the rest), open the node, return what ``work(node, **params)`` reports."""
         result: Dict[str, Any] = {}
         try:
             settings = server_settings(dict(self.config), server)
             params = validate(settings)
-            timeout_s = positive_int(
+            timeout_s = whole_number(
                 DEFAULT_COMMAND_TIMEOUT if command_timeout is None else command_timeout, "command_timeout", maximum=3600
             )
         except ValidationError as exc:  # ConfigError is a ValidationError
@@ -97,8 +101,9 @@ class AvamarAction(Action):
                     lock_ttl_s=lock_ttl_s,
                     command_timeout_s=float(timeout_s),
                 )
-                work(node, result, **params)
+                report = work(node, **params)
         except StepFailed as exc:
+            result.update(exc.partial_result())
             return self._failed(result, exc)
         except AvamarPackError as exc:  # a transport error outside a named step (e.g. connecting)
             return self._failed(result, StepFailed("connect", str(exc), "unknown: the node could not be reached"))
@@ -107,6 +112,7 @@ class AvamarAction(Action):
             return self._failed(
                 result, StepFailed("internal", f"{type(exc).__name__}: {str(exc)[:300]}", "unknown: see the action log")
             )
+        result.update(report.as_result())
         return True, result
 
     def _failed(self, result: Dict[str, Any], exc: StepFailed) -> ActionResult:
@@ -119,31 +125,22 @@ class AvamarAction(Action):
         return False, result
 
 
-def wait_value(wait_seconds: Any, timeout: Any, default: int) -> Any:
-    """How long an action waits: ``wait_seconds``, else ``timeout`` where a caller hands it over.
+def wait_limit(wait_seconds: Any, timeout: Any, default: int) -> int:
+    """How long an action waits (validated): ``wait_seconds``, else ``timeout`` where a caller hands it over.
 
     Under StackStorm ``timeout`` is a python-runner parameter (the kill limit): st2 keeps it and
     never passes it to ``run()``, so a wait the action must honour has its own name.
     """
     if wait_seconds is not None:
-        return wait_seconds
-    return default if timeout is None else timeout
+        value = wait_seconds
+    else:
+        value = default if timeout is None else timeout
+    return whole_number(value, "wait_seconds", maximum=MAX_TIMEOUT_S)
 
 
-def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = 10**9) -> int:
-    """An int (or a string of digits) in ``minimum..maximum``."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{what} must be an integer, got {str(value)[:40]!r}")
-    if not minimum <= value <= maximum:
-        raise ValidationError(f"{what} {value} is outside {minimum}..{maximum}")
-    return value
-
-
-def as_bool(value: Any, what: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ValidationError(f"{what} must be a boolean, got {str(value)[:40]!r}")
+def required_lock_owner(value: Any) -> str:
+    """``lock_owner`` for the actions that exist to take or give back the lock: never empty."""
+    owner = validate_lock_owner(value)
+    if owner is None:
+        raise ValidationError("lock_owner is required")
+    return owner

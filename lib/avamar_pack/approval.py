@@ -7,8 +7,8 @@ parameter. Two places use it (docs/APPROVAL.md has the whole picture):
   takes the identity st2 recorded there (:func:`identity_of_execution`), checks it against the
   policy and only then answers the Inquiry with the action's token. A refused identity causes no
   request at all: the Inquiry stays pending.
-* ``avamar.confirm_approval`` runs in the workflow right after ``core.ask`` and asks st2 who
-  resumed the workflow (``context.resumed_by``, written by st2's ``request_resume`` from the
+* ``avamar.confirm_approval`` (``approval_confirm``) runs in the workflow right after ``core.ask``
+  and asks st2 who resumed the workflow (``context.resumed_by``, written by st2's ``request_resume`` from the
   token of the PUT), so an answer that bypassed ``respond_approval`` (``st2 inquiry respond``)
   is checked too. Any doubt fails closed: ``approved`` false with the reason.
 
@@ -27,10 +27,10 @@ from avamar_pack.errors import AvamarPackError, ConfigError, ValidationError
 from avamar_pack.st2api import St2Api, St2ApiError, validate_st2_id
 
 # st2 user names and chat user names as hubot-stackstorm reports them.
-NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}\Z")
 # The route is also the chat channel the approval request is posted to (rules/notify_approval_request
 # recognises this pack's Inquiries by it): "avamar", "avamar-prod", "avamar_dc2".
-ROUTE_RE = re.compile(r"^avamar[A-Za-z0-9_-]{0,73}$")
+ROUTE_RE = re.compile(r"^avamar[A-Za-z0-9_-]{0,73}\Z")
 REASON_MAX = 500
 TTL_MAX_MINUTES = 43200  # 30 days, as config.schema.yaml
 VIA_CHAT, VIA_ST2 = "chat", "st2"
@@ -339,69 +339,3 @@ def answer_inquiry(
         "via": identity.via,
         "st2_user": identity.st2_user,
     }
-
-
-# -- avamar.confirm_approval ---------------------------------------------------------------------
-def confirm_answer(execution: Mapping[str, Any], response: Any, policy: ApprovalPolicy) -> Dict[str, Any]:
-    """Who answered the workflow's Inquiry and may they: the result of confirm_approval.
-
-    ``execution`` is the workflow execution read from st2; ``response`` what core.ask returned.
-    Never raises for a bad answer: ``approved`` is true only when everything checks out."""
-    result: Dict[str, Any] = {
-        "approved": False,
-        "approver": None,
-        "via": None,
-        "reason": None,
-        "refused_reason": None,
-        "answered_approved": None,
-        "resumed_by": None,
-    }
-    if not isinstance(response, Mapping) or not isinstance(response.get("approved"), bool):
-        result["refused_reason"] = "the Inquiry response has no boolean 'approved'"
-        return result
-    result["answered_approved"] = response["approved"]
-    try:
-        result["reason"] = clean_reason(response.get("reason"))
-    except ValidationError:
-        result["reason"] = None
-    context = execution.get("context") if isinstance(execution, Mapping) else None
-    resumed_by = context.get("resumed_by") if isinstance(context, Mapping) else None
-    if not isinstance(resumed_by, str) or not NAME_RE.match(resumed_by):
-        result["refused_reason"] = "st2 recorded no valid resumed_by on the workflow execution: who answered is unknown"
-        return result
-    result["resumed_by"] = resumed_by
-    if resumed_by in policy.chatops_users:
-        approver, via = response.get("approver"), VIA_CHAT
-        if not isinstance(approver, str) or not NAME_RE.match(approver):
-            result["via"] = via
-            result["refused_reason"] = (
-                f"answered by the chat bot's st2 user {resumed_by} without a valid chat approver in the response"
-            )
-            return result
-    else:
-        approver, via = resumed_by, VIA_ST2
-    result["approver"], result["via"] = approver, via
-    why = policy.refusal(approver)
-    if why:
-        result["refused_reason"] = why
-        return result
-    result["approved"] = response["approved"]
-    return result
-
-
-def confirm_approval(api: St2Api, workflow_execution_id: str, response: Any, policy: ApprovalPolicy) -> Dict[str, Any]:
-    """confirm_answer on the workflow execution read from st2; any failure fails closed."""
-    try:
-        execution = api.get_execution(workflow_execution_id)
-    except St2ApiError as e:
-        answered = response.get("approved") if isinstance(response, Mapping) else None
-        return {
-            "approved": False,
-            "approver": None,
-            "via": None,
-            "reason": None,
-            "refused_reason": f"cannot confirm who answered: {e}",
-            "answered_approved": answered if isinstance(answered, bool) else None,
-            "resumed_by": None,
-        }
-    return confirm_answer(execution, response, policy)

@@ -22,11 +22,11 @@ from typing import Any, Mapping, Optional, Sequence
 from avamar_pack.errors import ConfigError, ValidationError
 from avamar_pack.schema_defaults import schema_of, setting
 
-SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$")
-CLIENT_NAME_RE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9_./-]{0,254}$")
-SALT_TARGET_RE = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
-USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}\Z")
+CLIENT_NAME_RE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9_./-]{0,254}\Z")
+SALT_TARGET_RE = re.compile(r"^[A-Za-z0-9_.*-]{1,128}\Z")
+USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\Z")
 
 # A serial is written as a bare decimal integer; Avamar keeps it in a signed 64-bit field.
 MAX_SERIAL = 2**63 - 1

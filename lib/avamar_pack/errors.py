@@ -5,7 +5,7 @@ Messages never contain secrets: callers pass only redacted argv and never a pass
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Dict, Optional, Protocol, Sequence
 
 
 class AvamarPackError(Exception):
@@ -59,12 +59,33 @@ class LockHeld(AvamarPackError):
     """Another remediation holds the node lock."""
 
 
-class StepFailed(AvamarPackError):
-    """A remediation step failed. Names the step and the state it left behind."""
+class PartialResult(Protocol):
+    """What a failed action had learned before it failed (``remediation.report.StepReport``)."""
 
-    def __init__(self, step: str, reason: str, state_left: str, cause: Optional[BaseException] = None):
+    def as_result(self) -> Dict[str, Any]: ...
+
+
+class StepFailed(AvamarPackError):
+    """A remediation step failed. Names the step and the state it left behind.
+
+    ``report``: the failing action's report as far as it got (attached by ``report.step()`` or
+    built by ``report.failed()``); the action returns its fields beside the error."""
+
+    def __init__(
+        self,
+        step: str,
+        reason: str,
+        state_left: str,
+        cause: Optional[BaseException] = None,
+        report: Optional[PartialResult] = None,
+    ):
         self.step = step
         self.reason = reason
         self.state_left = state_left
+        self.report = report
         self.__cause__ = cause
         super().__init__(f"step {step} failed: {reason}. State left: {state_left}")
+
+    def partial_result(self) -> Dict[str, Any]:
+        """The result fields gathered before the failure ({} when no report was attached)."""
+        return {} if self.report is None else self.report.as_result()

@@ -26,6 +26,7 @@ from avamar_pack.approval import ROUTE_RE, ApprovalPolicy
 from avamar_pack.config import remediation_settings, server_settings, validate_server_name
 from avamar_pack.errors import ValidationError
 from avamar_pack.node.paths import NodePaths
+from avamar_pack.validators import boolean, whole_number
 
 # Bounds shared with actions/remediate_session_tickets.yaml (a test checks they agree).
 BOUNDS: Dict[str, tuple] = {
@@ -55,25 +56,6 @@ _TEXT_FIELDS = (
 _INT_FIELDS = ("count", "code", "serial", "minserial")
 _MAX_TEXT = 500
 _MAX_ITEMS = 100
-
-
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    # st2 casts "60" to 60 before the action sees it; a caller outside st2 may still pass text.
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{name} must be a whole number, got {str(value)[:40]!r}")
-    if not low <= value <= high:
-        raise ValidationError(f"{name} {value} is outside {low}..{high}")
-    return value
-
-
-def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ValidationError(f"{name} must be true or false, got {str(value)[:40]!r}")
 
 
 def defuse(text: str) -> str:
@@ -159,8 +141,8 @@ def prepare(config: Mapping[str, Any], params: Mapping[str, Any]) -> Dict[str, A
     settings = server_settings(config, server)
     policy = ApprovalPolicy.from_config(config)
     remediation = remediation_settings(config)
-    dry_run = _bool(params.get("dry_run", False), "dry_run")
-    test_backup = _bool(params.get("test_backup", True), "test_backup")
+    dry_run = boolean(params.get("dry_run", False), "dry_run")
+    test_backup = boolean(params.get("test_backup", True), "test_backup")
     resolved: Dict[str, Any] = {"server": server, "dry_run": dry_run, "test_backup": test_backup}
     from_config = {
         "serial_margin": remediation.serial_margin,
@@ -170,7 +152,8 @@ def prepare(config: Mapping[str, Any], params: Mapping[str, Any]) -> Dict[str, A
         value = params.get(name)
         if value is None:
             value = from_config.get(name, DEFAULTS.get(name))
-        resolved[name] = _int(value, name, low, high)
+        # st2 casts "60" to 60 before the action sees it; a caller outside st2 may still pass text.
+        resolved[name] = whole_number(value, name, minimum=low, maximum=high)
     route = params.get("notify_route")
     route = policy.route if route in (None, "") else route
     if not isinstance(route, str) or not ROUTE_RE.match(route):

@@ -21,7 +21,7 @@ import requests
 
 from avamar_pack.errors import AvamarPackError
 
-ST2_ID_RE = re.compile(r"^[0-9a-f]{24}$")  # a MongoDB ObjectId: execution and Inquiry ids
+ST2_ID_RE = re.compile(r"^[0-9a-f]{24}\Z")  # a MongoDB ObjectId: execution and Inquiry ids
 DEFAULT_TIMEOUT_S = 15.0
 # st2's executions API caps ``limit`` at 100 for users who are not admins.
 MAX_LIST_LIMIT = 100

@@ -41,10 +41,10 @@ MAX_COUNT = 10**6
 MAX_LISTED = 20
 MAX_SERIAL = 2**63 - 1
 SOURCES = ("file", "salt", "mcs")
-_ACTIVITY_ID_RE = re.compile(r"^[0-9]{1,32}$")
+_ACTIVITY_ID_RE = re.compile(r"^[0-9]{1,32}\Z")
 _ISO_RE = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
 )
 
 

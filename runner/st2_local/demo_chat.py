@@ -14,16 +14,15 @@ import sys
 from typing import Callable, Optional, TextIO, Tuple
 
 from st2_local.executions import WorkflowRun
+from st2_local.inquiries import ask_yes_no, decision_word
 from st2_local.workflow_runner import WorkflowRunner
 
 Decide = Callable[[str], Tuple[str, str]]  # Inquiry id -> (yes|no|expire, reason)
-_WORDS = {"y": "yes", "true": "yes", "1": "yes", "n": "no", "false": "no", "0": "no"}
 
 
 def choose_decision(answer: Optional[str], out: TextIO, approver: str, channel: str) -> Tuple[Decide, str]:
     """How the approver decides, and a sentence saying so."""
-    env = os.environ.get("APPROVE", "").strip().lower()
-    fixed = answer or _WORDS.get(env, env)
+    fixed = answer or decision_word(os.environ.get("APPROVE", ""))
     if fixed:
         if fixed not in ("yes", "no", "expire"):
             raise SystemExit(f"APPROVE / --answer must be yes, no or expire, got {fixed!r}")
@@ -37,21 +36,7 @@ def choose_decision(answer: Optional[str], out: TextIO, approver: str, channel: 
 def prompt(inquiry_id: str, stdin: TextIO, out: TextIO, approver: str, channel: str) -> Tuple[str, str]:
     """Ask at the terminal; end of input lets the Inquiry expire."""
     out.write(f"\n>>> You are {approver} in #{channel}; approval request {inquiry_id} is waiting.\n")
-    while True:
-        out.write(">>> Approve? [yes/no]: ")
-        out.flush()
-        line = stdin.readline()
-        if not line:
-            out.write("\n>>> no answer (end of input): the Inquiry expires\n")
-            return "expire", ""
-        word = line.strip().lower()
-        if word in ("y", "yes"):
-            return "yes", ""
-        if word in ("n", "no"):
-            out.write(">>> Reason (optional): ")
-            out.flush()
-            return "no", stdin.readline().strip()
-        out.write(">>> please answer yes or no\n")
+    return ask_yes_no(stdin, out) or ("expire", "")
 
 
 def chat_command_for(decision: str, inquiry_id: str, reason: str) -> str:

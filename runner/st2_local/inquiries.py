@@ -19,7 +19,7 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO
+from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO, Tuple
 
 
 @dataclass
@@ -97,13 +97,40 @@ def fixed_answer(decision: str, approver: Optional[str] = None, reason: Optional
     return answer
 
 
+# How APPROVE=... may be spelled (the demo's and the CLI's).
+DECISION_WORDS = {"y": "yes", "true": "yes", "1": "yes", "n": "no", "false": "no", "0": "no"}
+
+
+def decision_word(value: str) -> str:
+    """``APPROVE`` / ``--answer`` spelled as yes, no or expire ('' when unset)."""
+    word = value.strip().lower()
+    return DECISION_WORDS.get(word, word)
+
+
 def answer_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Answerer]:
     """``APPROVE=yes|no|expire`` -> an answerer; unset -> None."""
-    value = (env if env is not None else os.environ).get("APPROVE", "").strip().lower()
-    if not value:
-        return None
-    mapping = {"y": "yes", "true": "yes", "1": "yes", "n": "no", "false": "no", "0": "no"}
-    return fixed_answer(mapping.get(value, value))
+    value = decision_word((env if env is not None else os.environ).get("APPROVE", ""))
+    return fixed_answer(value) if value else None
+
+
+def ask_yes_no(stdin: TextIO, out: TextIO) -> Optional[Tuple[str, str]]:
+    """Ask at the terminal until yes or no: ("yes", "") or ("no", reason); None at end of input
+    (nobody answers: the Inquiry expires)."""
+    while True:
+        out.write(">>> Approve? [yes/no]: ")
+        out.flush()
+        line = stdin.readline()
+        if not line:
+            out.write("\n>>> no answer (end of input): the Inquiry expires\n")
+            return None
+        word = line.strip().lower()
+        if word in ("y", "yes"):
+            return "yes", ""
+        if word in ("n", "no"):
+            out.write(">>> Reason (optional): ")
+            out.flush()
+            return "no", stdin.readline().strip()
+        out.write(">>> please answer yes or no\n")
 
 
 def prompt_answer(stdin: TextIO, stdout: TextIO) -> Answerer:
@@ -111,25 +138,14 @@ def prompt_answer(stdin: TextIO, stdout: TextIO) -> Answerer:
 
     def answer(inquiry: Inquiry) -> Optional[Dict[str, Any]]:
         stdout.write(f"\n>>> Inquiry {inquiry.id}: {inquiry.question()}\n")
-        while True:
-            stdout.write(">>> Approve? [yes/no]: ")
-            stdout.flush()
-            line = stdin.readline()
-            if not line:
-                stdout.write("\n>>> no answer (end of input): the Inquiry expires\n")
-                return None
-            word = line.strip().lower()
-            if word in ("y", "yes"):
-                return _deliver(inquiry, {"approved": True, "approver": local_user()})
-            if word in ("n", "no"):
-                stdout.write(">>> Reason (optional): ")
-                stdout.flush()
-                reason = stdin.readline().strip()
-                response: Dict[str, Any] = {"approved": False, "approver": local_user()}
-                if reason:
-                    response["reason"] = reason
-                return _deliver(inquiry, response)
-            stdout.write(">>> please answer yes or no\n")
+        asked = ask_yes_no(stdin, stdout)
+        if asked is None:
+            return None
+        decision, reason = asked
+        response: Dict[str, Any] = {"approved": decision == "yes", "approver": local_user()}
+        if reason:
+            response["reason"] = reason
+        return _deliver(inquiry, response)
 
     return answer
 

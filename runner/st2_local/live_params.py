@@ -203,12 +203,18 @@ def _schema_of(name: str, schemas: List[Mapping[str, Any]]) -> Mapping[str, Any]
     return found
 
 
-def _context_nodes(
-    action_context: Mapping[str, Any], config: Mapping[str, Any], additional: Optional[Mapping[str, Any]]
+def _rendered(
+    schemas: List[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    action_context: Mapping[str, Any],
+    config: Mapping[str, Any],
+    additional: Optional[Mapping[str, Any]],
+    user_params: bool,
 ) -> Dict[str, Any]:
+    """Every parameter and context node, rendered in dependency order (st2's resolve step)."""
     nodes: Dict[str, Any] = {"action_context": dict(action_context), "config_context": dict(config)}
     nodes.update(additional or {})
-    return nodes
+    return _resolve(_graph(nodes, params, schemas, user_params))
 
 
 def render_live_params(
@@ -221,8 +227,7 @@ def render_live_params(
 ) -> Dict[str, Any]:
     """Given parameters rendered and cast, plus the Jinja defaults (st2's render_live_params)."""
     schemas = [action_parameters, runner_parameters]
-    graph = _graph(_context_nodes(action_context, config, additional_contexts), params, schemas, True)
-    context = _resolve(graph)
+    context = _rendered(schemas, params, action_context, config, additional_contexts, True)
     live = {name: cast(context[name], _schema_of(name, schemas)) for name in params}
     for schema in schemas:
         for name, spec in schema.items():
@@ -243,8 +248,7 @@ def render_final_params(
 ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """(runner parameters, action parameters) as the runner container computes them."""
     schemas = [action_parameters, runner_parameters]
-    graph = _graph(_context_nodes(action_context, config, None), params, schemas, False)
-    context = _resolve(graph)
+    context = _rendered(schemas, params, action_context, config, None, False)
     names: Set[str] = set(params) | set(action_parameters) | set(runner_parameters)
     final = {name: cast(context.get(name), _schema_of(name, schemas)) for name in names}
     runner = {k: v for k, v in final.items() if k in runner_parameters}

@@ -1,10 +1,10 @@
-"""Action parameters and pack config rendered the way StackStorm renders them (the part we use).
+"""Action parameters rendered the way StackStorm renders them (the part we use).
 
-StackStorm fills a config's schema defaults (``fill_like_st2``: the same rule as st2's config
-loader, including ``[]`` for missing arrays and ``servers.<name>.port``), renders Jinja in
-parameter defaults with ``config_context`` (the pack config) in scope, then casts each rendered
-string to the parameter's declared type (``"60"`` -> 60, ``"['a']"`` -> ['a']). Undefined
-variables are errors, as in st2.
+StackStorm renders Jinja in parameter defaults with ``config_context`` (the pack config, its
+schema defaults filled by ``avamar_pack.schema_defaults.fill_like_st2``, see
+``workflow_runner.pack_config_like_st2``) in scope, then casts each rendered string to the
+parameter's declared type (``"60"`` -> 60, ``"['a']"`` -> ['a']). Undefined variables are
+errors, as in st2.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 from typing import Any, Dict, Mapping, Optional
 
 import jinja2
-from avamar_pack.schema_defaults import fill_like_st2
 
 from st2_local.pack_loader import ActionMeta
 
@@ -24,12 +23,6 @@ _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  #
 
 class ParameterError(ValueError):
     """A parameter is missing, unknown, immutable or does not render/cast."""
-
-
-def apply_config_defaults(schema: Mapping[str, Any], config: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Config with the schema applied as st2's config loader applies it (one home:
-    ``avamar_pack.schema_defaults.fill_like_st2``; defaults, ``{}`` objects, ``[]`` arrays)."""
-    return fill_like_st2(config, schema)
 
 
 def is_template(value: Any) -> bool:

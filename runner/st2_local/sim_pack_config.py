@@ -25,6 +25,7 @@ def sim_pack_config(
     server: str = SERVER,
     test_client: Optional[str] = TEST_CLIENT,
     hostnames: Sequence[str] = (),
+    entry: Optional[Mapping[str, Any]] = None,
     approval: Optional[Mapping[str, Any]] = None,
     remediation: Optional[Mapping[str, Any]] = SIM_REMEDIATION,
     sensor: Optional[Mapping[str, Any]] = None,
@@ -32,15 +33,17 @@ def sim_pack_config(
 ) -> Dict[str, Any]:
     """A pack config whose server ``server`` is the simulated node at ``node_root``.
 
-    ``approval``, ``remediation``, ``sensor`` and any other ``sections`` (e.g. ``salt``) are the
-    config's top-level sections as given (None: left out). ``test_client`` None: no test backup.
+    ``entry``: more keys of the server's entry (e.g. ``command_path``). ``approval``,
+    ``remediation``, ``sensor`` and any other ``sections`` (e.g. ``salt``) are the config's
+    top-level sections as given (None: left out). ``test_client`` None: no test backup.
     """
-    entry: Dict[str, Any] = {"transport": "local", "avamar_root": node_root}
+    server_entry: Dict[str, Any] = {"transport": "local", "avamar_root": node_root}
     if hostnames:
-        entry["hostnames"] = list(hostnames)
+        server_entry["hostnames"] = list(hostnames)
     if test_client:
-        entry["test_backup"] = {"client": test_client}
-    config: Dict[str, Any] = {"servers": {server: entry}}
+        server_entry["test_backup"] = {"client": test_client}
+    server_entry.update(copy.deepcopy(dict(entry or {})))
+    config: Dict[str, Any] = {"servers": {server: server_entry}}
     for name, section in (("approval", approval), ("remediation", remediation), ("sensor", sensor)):
         if section is not None:
             config[name] = copy.deepcopy(dict(section))

@@ -22,27 +22,22 @@ StackStorm v3.9.0's semantics wherever the pack depends on them (st2api's contro
 
 Every HTTP request is recorded (``requests``, ``puts()``), so a test can assert that a refused
 approver caused no PUT at all. Not here: pagination, secrets masking, anything the pack does
-not call.
+not call. The executions live in ``st2_executions``, tokens and roles in ``st2_users``, the
+HTTP plumbing in ``st2_http``; this module is the API: st2's answers and semantics.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime
-import json
-import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
-from urllib.parse import parse_qs, urlparse
 
 import jsonschema
 
-PENDING, PAUSED, RESUMING, RUNNING = "pending", "paused", "resuming", "running"
-SUCCEEDED, TIMEOUT = "succeeded", "timeout"
-PAUSE_STATES = ("pausing", PAUSED)  # st2common.constants.action.LIVEACTION_PAUSE_STATES
+from st2_local.st2_executions import PAUSE_STATES, PENDING, RESUMING, RUNNING, SUCCEEDED, TIMEOUT, ExecutionStore
+from st2_local.st2_http import JsonHttpServer
+from st2_local.st2_users import St2Users
+
 MAX_PAGE_SIZE = 100
-ADMIN_ROLES = ("admin", "system_admin")
 
 
 class ApiAnswer(Exception):
@@ -52,14 +47,6 @@ class ApiAnswer(Exception):
         super().__init__(f"{code}: {faultstring}")
         self.code = code
         self.faultstring = faultstring
-
-
-def new_id() -> str:
-    return secrets.token_hex(12)  # 24 hex digits, like a MongoDB ObjectId
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def validate_inquiry_response(schema: Mapping[str, Any], response: Any) -> None:
@@ -88,37 +75,25 @@ def validate_inquiry_response(schema: Mapping[str, Any], response: Any) -> None:
         raise ValueError(f"did not pass schema validation. {e.message}") from None
 
 
-class FakeSt2Api:
+class FakeSt2Api(ExecutionStore, St2Users):
     """The st2 API the pack talks to, in memory. Thread-safe; use as a context manager or start()/close()."""
 
     def __init__(self, rbac_enabled: bool = False) -> None:
-        self.rbac_enabled = rbac_enabled
-        self.tokens: Dict[str, str] = {}  # token -> st2 user
-        self.roles: Dict[str, List[str]] = {}  # st2 user -> RBAC roles (used when rbac_enabled)
-        self.executions: Dict[str, Dict[str, Any]] = {}
+        ExecutionStore.__init__(self)
+        St2Users.__init__(self, rbac_enabled)
         self.requests: List[Dict[str, Any]] = []
-        self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)
         # Called (outside the lock, in the answering thread) after a PUT was accepted:
         # on_response(inquiry_id, response, requester). The local runner resumes the run there.
         self.on_response: Optional[Callable[[str, Dict[str, Any], str], None]] = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="fake-st2-api")
-        self._started = False
+        self.http = JsonHttpServer(self.handle)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> FakeSt2Api:
-        if not self._started:
-            self.thread.start()
-            self._started = True
+        self.http.start()
         return self
 
     def close(self) -> None:
-        if self._started:
-            self.server.shutdown()
-            self._started = False
-        self.server.server_close()
+        self.http.close()
 
     stop = close
 
@@ -131,88 +106,9 @@ class FakeSt2Api:
     @property
     def url(self) -> str:
         """What st2 gives actions as ST2_ACTION_API_URL."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.http.port}/v1"
 
-    # -- users ------------------------------------------------------------------------------
-    def token_for(self, user: str) -> str:
-        """A token of ``user`` (one per user, reused)."""
-        with self.lock:
-            for token, owner in self.tokens.items():
-                if owner == user:
-                    return token
-            token = "tok-" + secrets.token_hex(16)
-            self.tokens[token] = user
-            return token
-
-    def user_has_role(self, user: str, role: str) -> bool:
-        """st2's RBAC utils: without an RBAC backend (noop), every user holds every role."""
-        if not self.rbac_enabled:
-            return True
-        return role in self.roles.get(user, [])
-
-    def is_admin(self, user: str) -> bool:
-        if not self.rbac_enabled:
-            return True  # the noop backend makes everyone an admin
-        return any(role in ADMIN_ROLES for role in self.roles.get(user, []))
-
-    # -- executions ---------------------------------------------------------------------------
-    def add_execution(
-        self,
-        action: str,
-        status: str = RUNNING,
-        context: Optional[Mapping[str, Any]] = None,
-        parameters: Optional[Mapping[str, Any]] = None,
-        parent: Optional[str] = None,
-        runner: str = "python-script",
-        execution_id: Optional[str] = None,
-        result: Any = None,
-    ) -> str:
-        """Record an execution as st2 stores it; returns its id. ``context`` is taken as given."""
-        execution_id = execution_id or new_id()
-        with self.changed:
-            self.executions[execution_id] = {
-                "id": execution_id,
-                "action": {"ref": action, "runner_type": runner},
-                "runner": {"name": runner},
-                "status": status,
-                "context": copy.deepcopy(dict(context or {})),
-                "parameters": copy.deepcopy(dict(parameters or {})),
-                "parent": parent,
-                "result": result,
-                "start_timestamp": _now(),
-                "log": [{"status": status, "timestamp": _now()}],
-            }
-            if parent and parent in self.executions:
-                self.executions[parent].setdefault("children", []).append(execution_id)
-            self.changed.notify_all()
-        return execution_id
-
-    def set_status(self, execution_id: str, status: str, result: Any = None) -> None:
-        self.update_execution(execution_id, status=status, result=result)
-
-    def update_execution(
-        self,
-        execution_id: str,
-        status: Optional[str] = None,
-        result: Any = None,
-        context: Optional[Mapping[str, Any]] = None,
-    ) -> None:
-        """Change status and/or result; ``context`` keys are merged into the execution's context."""
-        with self.changed:
-            execution = self.executions[execution_id]
-            if context:
-                execution["context"].update(copy.deepcopy(dict(context)))
-            if status is not None and status != execution["status"]:
-                execution["status"] = status
-                execution["log"].append({"status": status, "timestamp": _now()})
-            if result is not None:
-                execution["result"] = copy.deepcopy(result)
-            self.changed.notify_all()
-
-    def execution(self, execution_id: str) -> Dict[str, Any]:
-        with self.lock:
-            return copy.deepcopy(self.executions[execution_id])
-
+    # -- executions as st2api's controllers create them -----------------------------------------
     def schedule_execution(
         self,
         action: str,
@@ -233,7 +129,7 @@ class FakeSt2Api:
         if context_header:
             context.update(copy.deepcopy(dict(context_header)))
         if self.rbac_enabled:
-            context["rbac"] = {"user": user, "roles": list(self.roles.get(user, []))}
+            context["rbac"] = {"user": user, "roles": self.roles_of(user)}
         return self.add_execution(action, status=status, context=context, parameters=parameters, runner=runner)
 
     def alias_execution(
@@ -265,18 +161,6 @@ class FakeSt2Api:
             "ST2_ACTION_AUTH_TOKEN": self.token_for(user),
             "ST2_ACTION_EXECUTION_ID": execution_id,
         }
-
-    def list_executions(
-        self, action: Optional[str] = None, status: Optional[str] = None, limit: int = 50
-    ) -> List[Dict[str, Any]]:
-        with self.lock:
-            found = [
-                copy.deepcopy(e)
-                for e in self.executions.values()
-                if (not action or e["action"]["ref"] == action) and (not status or e["status"] == status)
-            ]
-        found.sort(key=lambda e: e["start_timestamp"], reverse=True)
-        return found[:limit]
 
     # -- inquiries ----------------------------------------------------------------------------
     def add_inquiry(
@@ -343,11 +227,9 @@ class FakeSt2Api:
             parent = self.executions.get(inquiry.get("parent") or "")
             if parent is not None and parent["status"] in PAUSE_STATES:
                 parent["context"]["resumed_by"] = requester  # st2's action_service.request_resume
-                parent["status"] = RESUMING
-                parent["log"].append({"status": RESUMING, "timestamp": _now()})
+                self._set_status(parent, RESUMING)
             inquiry["result"]["response"] = copy.deepcopy(dict(response))
-            inquiry["status"] = SUCCEEDED
-            inquiry["log"].append({"status": SUCCEEDED, "timestamp": _now()})
+            self._set_status(inquiry, SUCCEEDED)
             self.changed.notify_all()
             return {"id": inquiry_id, "response": copy.deepcopy(dict(response))}
 
@@ -367,8 +249,7 @@ class FakeSt2Api:
         with self.changed:
             inquiry = self.executions[inquiry_id]
             if inquiry["status"] == PENDING:
-                inquiry["status"] = TIMEOUT
-                inquiry["log"].append({"status": TIMEOUT, "timestamp": _now()})
+                self._set_status(inquiry, TIMEOUT)
             self.changed.notify_all()
 
     expire_inquiry = expire
@@ -429,17 +310,11 @@ class FakeSt2Api:
     def handle(
         self, method: str, path: str, query: Mapping[str, List[str]], body: Any, token: Optional[str]
     ) -> Tuple[int, Any]:
+        requester = self.user_of(token)
         with self.lock:
             self.requests.append(
-                {
-                    "method": method,
-                    "path": path,
-                    "query": dict(query),
-                    "body": body,
-                    "user": self.tokens.get(token or ""),
-                }
+                {"method": method, "path": path, "query": dict(query), "body": body, "user": requester}
             )
-            requester = self.tokens.get(token or "")
         if requester is None:
             return 401, {"faultstring": "Unauthorized - One of Token or API key required."}
         parts = path.strip("/").split("/")
@@ -473,39 +348,3 @@ class FakeSt2Api:
             for item in found:
                 item.pop("result", None)
         return found
-
-
-def _handler(api: FakeSt2Api) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # keep test and demo output clean
-            pass
-
-        def _send(self, code: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _handle(self, method: str) -> None:
-            url = urlparse(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                return self._send(400, {"faultstring": "request body is not JSON"})
-            code, answer = api.handle(method, url.path, parse_qs(url.query), body, self.headers.get("X-Auth-Token"))
-            return self._send(code, answer)
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_PUT(self) -> None:
-            self._handle("PUT")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-    return Handler

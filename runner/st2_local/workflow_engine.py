@@ -38,7 +38,7 @@ from st2_local.executions import (  # noqa: E402
 from st2_local.inquiries import Inquiry  # noqa: E402
 from st2_local.live_params import RUNNER_PARAMETERS, ParamException, render_final_params, render_live_params  # noqa: E402
 from st2_local.pack_loader import load_yaml_strict  # noqa: E402
-from st2_local.st2_api import new_id  # noqa: E402
+from st2_local.st2_executions import new_id  # noqa: E402
 
 if TYPE_CHECKING:
     from st2_local.workflow_runner import WorkflowRunner

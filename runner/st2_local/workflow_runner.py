@@ -17,6 +17,8 @@ import sys
 import threading
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, TextIO, Tuple
 
+from avamar_pack.schema_defaults import fill_like_st2
+
 from st2_local.action_runner import ActionRunner
 from st2_local.alias_exec import load_aliases
 from st2_local.builtin_actions import BUILTIN_ACTIONS
@@ -38,9 +40,9 @@ from st2_local.live_params import RUNNER_PARAMETERS, ParamException, render_fina
 from st2_local.operations import OperationsMixin
 from st2_local.pack_loader import Pack
 from st2_local.policies import decide, load_policies
-from st2_local.rendering import apply_config_defaults
 from st2_local.rules import criteria_match, enforcement_context, rule_action_spec, rule_matches_trigger
-from st2_local.st2_api import ApiAnswer, FakeSt2Api, new_id
+from st2_local.st2_api import ApiAnswer, FakeSt2Api
+from st2_local.st2_executions import new_id
 from st2_local.workflow_engine import WorkflowEngine, WorkflowInspectionError, load_workflow_spec, st2_app_context
 
 __all__ = [
@@ -56,11 +58,8 @@ __all__ = [
 
 
 def pack_config_like_st2(pack: Pack, config: Mapping[str, Any]) -> Dict[str, Any]:
-    """The config as st2's config loader hands it to actions (schema defaults, ``[]`` arrays)."""
-    try:
-        from avamar_pack.schema_defaults import fill_like_st2
-    except ImportError:  # another pack (the tests' tiny ones): the simpler filling is enough
-        return apply_config_defaults(pack.config_schema, config)
+    """The config as st2's config loader hands it to actions and sensors: ``pack``'s schema
+    applied by the one home of that rule, ``avamar_pack.schema_defaults.fill_like_st2``."""
     return fill_like_st2(config, pack.config_schema)
 
 

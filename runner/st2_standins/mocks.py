@@ -8,11 +8,12 @@ on log calls, and ``MockSensorService.dispatched_triggers`` records every dispat
 
 from __future__ import annotations
 
+import functools
 from logging import RootLogger
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 from unittest.mock import Mock
 
-from st2_standins.datastore import SYSTEM_SCOPE, MockDatastoreService
+from st2_standins.datastore import MockDatastoreService
 
 __all__ = [
     "MockActionService",
@@ -37,17 +38,43 @@ class TraceContext:
         return vars(self)
 
 
-class _DatastoreMethods:
-    """The datastore half of ActionService / SensorService: thin delegation."""
+class _PluginWrapper:
+    def __init__(self, pack: str, class_name: str) -> None:
+        self._pack = pack
+        self._class_name = class_name
 
-    _datastore_service: MockDatastoreService
+
+def _datastore_method(name: str) -> Callable[..., Any]:
+    """The service's ``name``: the datastore service's method of that name and signature, called
+    on the service's own datastore (``inspect.signature`` reads the datastore's, as st2's match)."""
+    target = getattr(MockDatastoreService, name)
+
+    @functools.wraps(target)
+    def method(self: _DatastoreMethods, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._datastore_service, name)(*args, **kwargs)
+
+    return method
+
+
+class _DatastoreMethods:
+    """The datastore half of ActionService / SensorService. ``get_user_info``, ``get_value``,
+    ``set_value`` and ``delete_value`` have the datastore service's names and signatures; only
+    ``list_values`` takes its arguments in another order (st2's service order)."""
+
+    get_user_info = _datastore_method("get_user_info")
+    get_value = _datastore_method("get_value")
+    set_value = _datastore_method("set_value")
+    delete_value = _datastore_method("delete_value")
+
+    def __init__(self, wrapper: _PluginWrapper) -> None:
+        self._logger = Mock(spec=RootLogger)
+        self._datastore_service = MockDatastoreService(
+            logger=self._logger, pack_name=wrapper._pack, class_name=wrapper._class_name
+        )
 
     @property
     def datastore_service(self) -> MockDatastoreService:
         return self._datastore_service
-
-    def get_user_info(self) -> Dict[str, Any]:
-        return self._datastore_service.get_user_info()
 
     def list_values(
         self,
@@ -58,30 +85,9 @@ class _DatastoreMethods:
     ) -> list:
         return self._datastore_service.list_values(local=local, prefix=prefix, limit=limit, offset=offset or 0)
 
-    def get_value(self, name: str, local: bool = True, scope: str = SYSTEM_SCOPE, decrypt: bool = False) -> Any:
-        return self._datastore_service.get_value(name=name, local=local, scope=scope, decrypt=decrypt)
 
-    def set_value(
-        self,
-        name: str,
-        value: Any,
-        ttl: Optional[int] = None,
-        local: bool = True,
-        scope: str = SYSTEM_SCOPE,
-        encrypt: bool = False,
-    ) -> bool:
-        return self._datastore_service.set_value(
-            name=name, value=value, ttl=ttl, local=local, scope=scope, encrypt=encrypt
-        )
-
-    def delete_value(self, name: str, local: bool = True, scope: str = SYSTEM_SCOPE) -> bool:
-        return self._datastore_service.delete_value(name=name, local=local, scope=scope)
-
-
-class MockActionWrapper:
-    def __init__(self, pack: str, class_name: str) -> None:
-        self._pack = pack
-        self._class_name = class_name
+class MockActionWrapper(_PluginWrapper):
+    """The pack and class name of the action under test."""
 
 
 class MockActionService(_DatastoreMethods):
@@ -89,16 +95,11 @@ class MockActionService(_DatastoreMethods):
 
     def __init__(self, action_wrapper: MockActionWrapper) -> None:
         self._action_wrapper = action_wrapper
-        self._logger = Mock(spec=RootLogger)
-        self._datastore_service = MockDatastoreService(
-            logger=self._logger, pack_name=action_wrapper._pack, class_name=action_wrapper._class_name
-        )
+        super().__init__(action_wrapper)
 
 
-class MockSensorWrapper:
-    def __init__(self, pack: str, class_name: str) -> None:
-        self._pack = pack
-        self._class_name = class_name
+class MockSensorWrapper(_PluginWrapper):
+    """The pack and class name of the sensor under test."""
 
 
 class MockSensorService(_DatastoreMethods):
@@ -106,11 +107,8 @@ class MockSensorService(_DatastoreMethods):
 
     def __init__(self, sensor_wrapper: MockSensorWrapper) -> None:
         self._sensor_wrapper = sensor_wrapper
-        self._logger = Mock(spec=RootLogger)
         self.dispatched_triggers: List[Dict[str, Any]] = []
-        self._datastore_service = MockDatastoreService(
-            logger=self._logger, pack_name=sensor_wrapper._pack, class_name=sensor_wrapper._class_name
-        )
+        super().__init__(sensor_wrapper)
 
     def get_logger(self, name: str) -> Mock:
         # One Mock for every name, as in st2tests: assert on it from the test.

@@ -13,7 +13,7 @@ time shows a backup Running, then Completed or Failed, without anything having t
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import inferred
 from .state import State
@@ -121,7 +121,13 @@ def row(act: Dict[str, Any], now: float) -> List[str]:
 
 def table(state: State, now: float, activity_id: Optional[str] = None) -> List[str]:
     """`mccli activity show` body: header, dash line, one fixed-width row per activity."""
-    rows = [row(act, now) for act in state["activities"] if activity_id is None or act["id"] == activity_id]
+    return format_table(
+        [row(act, now) for act in state["activities"] if activity_id is None or act["id"] == activity_id]
+    )
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> List[str]:
+    """The `mccli activity show` table of ``rows`` (cells in ``ACTIVITY_COLUMNS`` order), as MCS lays it out."""
     widths = [
         max([width, len(title)] + [len(cells[i]) for cells in rows])
         for i, (title, width) in enumerate(ACTIVITY_COLUMNS)

@@ -130,18 +130,18 @@ def gsan_log(root: str, state: State, now: float, thread: str, text: str) -> Non
     gsanlog.append(root, state, [texts.gsan_line(now_dt(now), thread, text)], err_log=True)
 
 
+def _log_below_minserial(root: str, state: State, serial: int, now: float) -> None:
+    """GSAN's 1479 warning: ``serial`` is below its minimal serial."""
+    text = texts.GSAN_1479.format(serial=serial, minserial=state["gsan"]["minimal_serial"])
+    gsan_log(root, state, now, inferred.GSAN_THREAD_1479, text)
+
+
 def check_ticket(root: str, state: State, serial: int, now: float) -> Optional[str]:
     """None if GSAN accepts the ticket, else the reason; logs the matching sessionkeytable warning."""
     gsan = state["gsan"]
     for check in inferred.TICKET_CHECK_ORDER:
         if check == "below_min" and serial < int(gsan["minimal_serial"]):
-            gsan_log(
-                root,
-                state,
-                now,
-                inferred.GSAN_THREAD_1479,
-                texts.GSAN_1479.format(serial=serial, minserial=gsan["minimal_serial"]),
-            )
+            _log_below_minserial(root, state, serial, now)
             return "below_min"
         if check == "used" and was_used(state, serial):
             gsan_log(root, state, now, inferred.GSAN_THREAD_1418, texts.GSAN_1418.format(serial=serial))
@@ -162,13 +162,7 @@ def publickey(root: str, state: State, key_pem: Optional[bytes], serial: int, no
         return inferred.WRONG_KEY_ERROR
     gsan = state["gsan"]
     if serial < int(gsan["minimal_serial"]):
-        gsan_log(
-            root,
-            state,
-            now,
-            inferred.GSAN_THREAD_1479,
-            texts.GSAN_1479.format(serial=serial, minserial=gsan["minimal_serial"]),
-        )
+        _log_below_minserial(root, state, serial, now)
     if serial <= gsan_threshold(state):
         return texts.AVMAINT_INVALID_PARAMETERS
     gsan.update(minimal_serial=serial, key_fp=fingerprint, rolled_back=False)

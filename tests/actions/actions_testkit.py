@@ -12,26 +12,22 @@ from typing import Any, Dict, Tuple
 
 import pytest
 from avamar_pack.schema_defaults import fill_like_st2
+from st2_local.sim_pack_config import SERVER, TEST_CLIENT, sim_pack_config
 
-SERVER = "ava01"
-TEST_CLIENT = "/clients/linux-test01"
+__all__ = ["SERVER", "TEST_CLIENT", "NodeCase", "server_config"]
 
 
 def server_config(request: pytest.FixtureRequest, transport: str, root: str) -> Dict[str, Any]:
-    entry: Dict[str, Any] = {"avamar_root": root, "test_backup": {"client": TEST_CLIENT}}
-    config: Dict[str, Any] = {
-        "servers": {SERVER: entry},
-        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
-    }
-    if transport == "local":
-        entry["transport"] = "local"
-    elif transport == "ssh":
+    """The simulated node's pack config, its server reached through ``transport``, as st2 hands it over."""
+    config = sim_pack_config(root)
+    entry = config["servers"][SERVER]
+    if transport == "ssh":
         entry.update(request.getfixturevalue("sshd_service").server_entry())
     elif transport == "salt":
         salt = request.getfixturevalue("salt_service")
         entry.update(salt.server_entry())
         config["salt"] = salt.salt_config()
-    else:
+    elif transport != "local":
         raise ValueError(transport)
     # As st2's config loader hands it over: [] for command_path/hostnames, schema defaults.
     return fill_like_st2(config)

@@ -43,6 +43,14 @@ ALL_ACTIONS = [
 ]
 
 
+class ManyActions(NodeCase):
+    """Runs any of the pack's actions against the one simulated node: ``act(cls, **params)``."""
+
+    def act(self, cls, **params):
+        self.action_cls = cls
+        return self.run_action(server=SERVER, **params)
+
+
 class TestHostileInput(NodeCase, BaseActionTestCase):
     action_cls = SetGsanMinserial
 
@@ -128,12 +136,8 @@ def test_every_parameter_of_these_actions_is_constrained_in_the_metadata():
             ), (cls.__name__, name, spec)
 
 
-class TestSerialSafety(NodeCase, BaseActionTestCase):
+class TestSerialSafety(ManyActions, BaseActionTestCase):
     action_cls = SetGsanMinserial
-
-    def act(self, cls, **params):
-        self.action_cls = cls
-        return self.run_action(server=SERVER, **params)
 
     def test_serial_not_above_gsan_or_mcs_is_refused_before_any_write(self):
         for serial in (27000, 28300, 28451):  # below GSAN; above GSAN but at or below MCS
@@ -192,16 +196,12 @@ class TestSerialSafety(NodeCase, BaseActionTestCase):
         assert not os.path.exists(NodePaths(self.sim.root).lock_dir)
 
 
-class TestMcsDown(NodeCase, BaseActionTestCase):
+class TestMcsDown(ManyActions, BaseActionTestCase):
     """A restart that did not complete leaves GSAN and the .srl agreeing and MCS down: the pack
     must see it (diagnose) and may act on it (preconditions), so that a re-run finishes the work."""
 
     action_cls = DiagnoseSessionTickets
     scenario = "mcs_down"
-
-    def act(self, cls, **params):
-        self.action_cls = cls
-        return self.run_action(server=SERVER, **params)
 
     def test_diagnose_reports_mcs_down_and_proposes_a_higher_serial(self):
         ok, diag = self.act(DiagnoseSessionTickets)
@@ -271,12 +271,8 @@ class TestTestBackupStart(NodeCase, BaseActionTestCase):
         assert res["error"]["state_left"] == "no backup was started"
 
 
-class TestNodeLock(NodeCase, BaseActionTestCase):
+class TestNodeLock(ManyActions, BaseActionTestCase):
     action_cls = SetGsanMinserial
-
-    def act(self, cls, **params):
-        self.action_cls = cls
-        return self.run_action(server=SERVER, **params)
 
     def test_second_owner_is_refused_with_the_holder_named(self):
         ok, res = self.act(AcquireNodeLock, lock_owner="wf-A")

@@ -11,55 +11,15 @@ otherwise, so ``import avamar_pack`` works only if the actions find it themselve
 from __future__ import annotations
 
 import ast
-import glob
-import json
 import os
-import subprocess
-import sys
 
 import pytest
-import yaml
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PACK_LIB = os.path.join(ROOT, "lib")
-
-LOADER = r"""
-import importlib.util, json, os, sys
-try:
-    from st2common.runners.base_action import Action
-    from st2common.util.loader import register_plugin_class
-except ImportError:  # no StackStorm: the stand-ins and register_plugin_class's own steps
-    from st2_standins import install
-    install()
-    from st2common.runners.base_action import Action
-
-    def register_plugin_class(base, path, name):
-        folder = os.path.dirname(os.path.realpath(path))
-        if folder not in sys.path:
-            sys.path.append(folder)
-        spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return getattr(module, name)
-
-loaded = {}
-for path, name in json.loads(sys.argv[1]):
-    klass = register_plugin_class(Action, path, name)
-    loaded[os.path.basename(path)] = issubclass(klass, Action)
-import avamar_pack
-print(json.dumps({"loaded": loaded, "avamar_pack": avamar_pack.__file__,
-                  "pack_lib_entries": [p for p in sys.path if os.path.realpath(p) == os.path.realpath(sys.argv[2])]}))
-"""
+from packkit import ACTION_BASE, PACK_LIB, PACK_ROOT, load_in_st2_path, python_action_entries
 
 
 def python_actions():
     found = []
-    for meta_path in sorted(glob.glob(os.path.join(ROOT, "actions", "*.yaml"))):
-        with open(meta_path, encoding="utf-8") as handle:
-            meta = yaml.safe_load(handle)
-        if meta.get("runner_type") != "python-script":
-            continue
-        entry = os.path.join(ROOT, "actions", meta["entry_point"])
+    for entry, _meta in python_action_entries():
         with open(entry, encoding="utf-8") as handle:
             source = handle.read()
         classes = [line.split()[1].split("(")[0] for line in source.splitlines() if line.startswith("class ")]
@@ -70,23 +30,12 @@ def python_actions():
 
 
 def load_in_fresh_interpreter(python_path, actions):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(python_path))
-    out = subprocess.run(
-        [sys.executable, "-c", LOADER, json.dumps(actions), PACK_LIB],
-        env=env,
-        cwd="/",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return load_in_st2_path(python_path, actions, ACTION_BASE)
 
 
 def st2_python_path(common_libs):
     """What python_runner puts on PYTHONPATH (+ the stand-ins' folder when st2 is absent)."""
-    path = [os.path.join(ROOT, "actions", "lib"), os.path.join(ROOT, "runner")]
+    path = [os.path.join(PACK_ROOT, "actions", "lib"), os.path.join(PACK_ROOT, "runner")]
     return [PACK_LIB] + path if common_libs else path
 
 
@@ -96,7 +45,7 @@ def test_action_loads_alone_with_enable_common_libs_off(entry, class_name):
     report = load_in_fresh_interpreter(st2_python_path(False), [(entry, class_name)])
     assert report["loaded"] == {os.path.basename(entry): True}
     assert report["avamar_pack"] == os.path.join(PACK_LIB, "avamar_pack", "__init__.py")
-    assert len(report["pack_lib_entries"]) == 1
+    assert len(report["lib_entries"]) == 1
 
 
 def test_every_action_loads_with_enable_common_libs_on():
@@ -104,7 +53,7 @@ def test_every_action_loads_with_enable_common_libs_on():
     report = load_in_fresh_interpreter(st2_python_path(True), actions)
     assert report["loaded"] == {os.path.basename(p): True for p, _ in actions}
     assert report["avamar_pack"] == os.path.join(PACK_LIB, "avamar_pack", "__init__.py")
-    assert len(report["pack_lib_entries"]) == 1  # st2 already added it: not added a second time
+    assert len(report["lib_entries"]) == 1  # st2 already added it: not added a second time
 
 
 def test_action_files_import_the_bootstrap_first():

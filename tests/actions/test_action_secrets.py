@@ -29,7 +29,6 @@ passphrase in argv; a truncated or missing passphrase fails without showing it) 
 from __future__ import annotations
 
 import base64
-import glob
 import importlib
 import inspect
 import json
@@ -41,10 +40,10 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
-import yaml
 from actions_testkit import SERVER, TEST_CLIENT, NodeCase
 from avamar_pack.transport.salt import SaltTransport
 from avamar_pack.transport.ssh import SshTransport
+from packkit import python_action_entries
 from proc_sampler import CmdlineSampler
 from secret_scan import LogCapture, Secret, common_windows, exception_text, find_leaks, flatten
 from set_gsan_minserial import SetGsanMinserial
@@ -93,11 +92,7 @@ BY_TYPE: Dict[str, Any] = {"string": "x", "integer": 1, "number": 1, "boolean": 
 def python_actions() -> List[Tuple[str, type, Dict[str, Any]]]:
     """(name, class, metadata) of every python-script action of the pack."""
     found = []
-    for path in sorted(glob.glob(os.path.join(PACK, "actions", "*.yaml"))):
-        with open(path, encoding="utf-8") as handle:
-            meta = yaml.safe_load(handle)
-        if meta.get("runner_type") != "python-script":
-            continue
+    for _entry, meta in python_action_entries(PACK):
         module = importlib.import_module(meta["entry_point"][: -len(".py")])
         classes = [
             c

@@ -14,11 +14,13 @@ from avamar_pack.node.lock import NodeLock, validate_lock_owner
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.node.paths import NodePaths
 from avamar_pack.transport.local import LocalTransport
+from st2_local.sim_pack_config import SERVER, sim_pack_config
 
 
 @pytest.fixture
 def node(sim_node):
-    settings = server_settings({"servers": {"ava01": {"transport": "local", "avamar_root": sim_node.root}}}, "ava01")
+    config = sim_pack_config(sim_node.root, test_client=None, remediation=None)
+    settings = server_settings(config, SERVER)
     with LocalTransport(settings) as transport:
         yield AvamarNode(transport, NodePaths(sim_node.root), command_timeout_s=30)
 

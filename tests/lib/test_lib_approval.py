@@ -12,14 +12,8 @@ from typing import Any, Dict
 
 import pytest
 from approval_cases import PERMISSION_CASES
-from avamar_pack.approval import (
-    ApprovalPolicy,
-    IdentityUnknown,
-    confirm_answer,
-    confirm_approval,
-    identity_of_execution,
-    inquiry_schema,
-)
+from avamar_pack.approval import ApprovalPolicy, IdentityUnknown, identity_of_execution, inquiry_schema
+from avamar_pack.approval_confirm import confirm_answer, confirm_approval
 from avamar_pack.errors import ConfigError
 from avamar_pack.st2api import LIVE_STATUSES, St2Api, St2ApiError, execution_is_live
 from st2_local.st2_api import ApiAnswer, FakeSt2Api, validate_inquiry_response

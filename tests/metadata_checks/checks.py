@@ -7,21 +7,25 @@ checked as soon as it appears. ``ALL_CHECKS`` lists them for the test suite.
 
 from __future__ import annotations
 
-import ast
-import glob
 import os
 import re
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import jsonschema
-from st2_local.pack_loader import load_yaml_strict
 
 from metadata_checks import st2schema
+from metadata_checks.pack_files import (
+    PackFiles,
+    Problems,
+    defines_class,
+    missing_action,
+    resource_documents,
+    schema_problems,
+)
 
 __all__ = [
     "ALL_CHECKS",
     "EXCLUDED_DIRS",
-    "KNOWN_EXTERNAL_ACTIONS",
     "SECRET_KEY_NAMES",
     "check_actions",
     "check_aliases",
@@ -39,137 +43,15 @@ __all__ = [
 # the self-tests feed to these checks.
 EXCLUDED_DIRS = (".venv", ".git", os.path.join("tests", "data", "metadata"))
 
-# Actions of other packs that workflows and rules of this pack may call.
-KNOWN_EXTERNAL_ACTIONS = frozenset({"core.ask", "core.echo", "core.noop", "core.local", "chatops.post_message"})
-
 # Config keys whose values are credentials: the schema must mark them `secret: true`.
 SECRET_KEY_NAMES = re.compile(r"(^|_)(password|passphrase|private_key|secret|token|api_key)$")
 
-Problems = List[str]
-_YAML_GLOBS = ("*.yaml", "*.yml")
 _JINJA = re.compile(r"{{|{%|<%")
-
-
-class _Pack:
-    """Loaded metadata of one pack; collects problems with the files it could not read."""
-
-    def __init__(self, root: str) -> None:
-        self.root = os.path.abspath(root)
-        self.problems: Problems = []
-        pack_meta = self._quietly(self.load, os.path.join(self.root, "pack.yaml")) or {}
-        if not isinstance(pack_meta, dict):
-            pack_meta = {}
-        self.ref = pack_meta.get("ref") or pack_meta.get("name") or os.path.basename(self.root)
-
-    def _quietly(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn`` without recording problems: for files another check reports on."""
-        count = len(self.problems)
-        try:
-            return fn(*args)
-        finally:
-            del self.problems[count:]
-
-    def rel(self, path: str) -> str:
-        return os.path.relpath(path, self.root)
-
-    def load(self, path: str) -> Any:
-        try:
-            return load_yaml_strict(path)
-        except FileNotFoundError:
-            self.problems.append(f"{self.rel(path)}: file missing")
-        except Exception as e:  # any YAML error is a problem to report, not a crash
-            self.problems.append(f"{self.rel(path)}: does not load: {_one_line(e)}")
-        return None
-
-    def yaml_files(self, subdir: str) -> List[str]:
-        base = os.path.join(self.root, subdir)
-        return sorted(p for pattern in _YAML_GLOBS for p in glob.glob(os.path.join(base, pattern)))
-
-    def resources(self, subdir: str) -> Iterator[Tuple[str, Any]]:
-        """(path, mapping) of each YAML file directly under ``subdir``."""
-        for path in self.yaml_files(subdir):
-            data = self.load(path)
-            if data is None:
-                continue
-            if not isinstance(data, dict):
-                self.problems.append(f"{self.rel(path)}: top level is {type(data).__name__}, not a mapping")
-                continue
-            yield path, data
-
-    def actions(self) -> Dict[str, Tuple[str, Dict[str, Any]]]:
-        """Action ref -> (metadata path, metadata), for every action file that loads."""
-        return self._quietly(self._actions)
-
-    def _actions(self) -> Dict[str, Tuple[str, Dict[str, Any]]]:
-        found = {}
-        for path, data in self.resources("actions"):
-            if isinstance(data.get("name"), str):
-                found[f"{self.ref}.{data['name']}"] = (path, data)
-        return found
-
-    def trigger_types(self) -> Dict[str, Dict[str, Any]]:
-        """Trigger ref -> trigger type, for the trigger types the pack's sensors declare."""
-        return self._quietly(self._trigger_types)
-
-    def _trigger_types(self) -> Dict[str, Dict[str, Any]]:
-        found = {}
-        for _, data in self.resources("sensors"):
-            for trigger in data.get("trigger_types") or []:
-                if isinstance(trigger, dict) and isinstance(trigger.get("name"), str):
-                    found[f"{self.ref}.{trigger['name']}"] = trigger
-        return found
-
-    def action_exists(self, ref: str, actions: Mapping[str, Any]) -> bool:
-        return ref in actions or ref in KNOWN_EXTERNAL_ACTIONS
-
-    def inside(self, base: str, relative: str) -> Optional[str]:
-        """Absolute path of ``relative`` under ``base``; None if it escapes it."""
-        base_abs = os.path.join(self.root, base)
-        path = os.path.normpath(os.path.join(base_abs, relative))
-        return path if path.startswith(base_abs + os.sep) else None
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
-
-
-def _schema_problems(pack: _Pack, path: str, data: Any, schema: Mapping[str, Any]) -> Problems:
-    return [f"{pack.rel(path)}: {line}" for line in st2schema.schema_errors(data, schema)]
-
-
-def _pack_field(pack: _Pack, path: str, data: Mapping[str, Any]) -> Problems:
-    # Registrars fill `pack` in, and refuse a file whose `pack` names another pack.
-    if "pack" in data and data["pack"] != pack.ref:
-        return [f"{pack.rel(path)}: pack {data['pack']!r} is not this pack ({pack.ref!r})"]
-    return []
-
-
-def _unique_names(pack: _Pack, items: Sequence[Tuple[str, Mapping[str, Any]]], field: str = "name") -> Problems:
-    problems, seen = [], {}
-    for path, data in items:
-        name = data.get(field)
-        if isinstance(name, str) and name in seen:
-            problems.append(f"{pack.rel(path)}: {field} {name!r} already defined in {pack.rel(seen[name])}")
-        seen.setdefault(name, path)
-    return problems
-
-
-def _defines_class(path: str, class_name: Optional[str] = None) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fp:
-            tree = ast.parse(fp.read(), filename=path)
-    except SyntaxError:
-        return False  # reported as "defines no class"; ruff and the tests name the syntax error
-    names = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
-    return class_name in names if class_name else bool(names)
-
-
-# ---------------------------------------------------------------- every YAML file
 
 
 def check_yaml_files(root: str) -> Problems:
     """Every YAML file of the repository loads, with duplicate keys rejected."""
-    pack = _Pack(root)
+    pack = PackFiles(root)
     excluded = tuple(os.path.join(pack.root, d) for d in EXCLUDED_DIRS)
     for dirpath, dirnames, filenames in os.walk(pack.root):
         dirnames[:] = sorted(d for d in dirnames if os.path.join(dirpath, d) not in excluded)
@@ -183,12 +65,12 @@ def check_yaml_files(root: str) -> Problems:
 
 
 def check_pack_yaml(root: str, expected_ref: str = "avamar") -> Problems:
-    pack = _Pack(root)
+    pack = PackFiles(root)
     path = os.path.join(pack.root, "pack.yaml")
     data = pack.load(path)
     if data is None:
         return pack.problems
-    problems = _schema_problems(pack, path, data, st2schema.PACK_SCHEMA)
+    problems = schema_problems(pack, path, data, st2schema.PACK_SCHEMA)
     if data.get("ref") != expected_ref:
         problems.append(f"pack.yaml: ref is {data.get('ref')!r}, expected {expected_ref!r}")
     if data.get("python_versions") != ["3"]:
@@ -213,7 +95,7 @@ def _walk_schema(schema: Any, path: str = "") -> Iterator[Tuple[str, Dict[str, A
 
 def check_config_schema(root: str) -> Problems:
     """config.schema.yaml is what st2 accepts, and every credential is marked secret."""
-    pack = _Pack(root)
+    pack = PackFiles(root)
     path = os.path.join(pack.root, "config.schema.yaml")
     schema = pack.load(path)
     if schema is None:
@@ -224,7 +106,7 @@ def check_config_schema(root: str) -> Problems:
     for name, attribute in schema.items():
         if not re.match(r"^\w+$", str(name)):
             problems.append(f"config.schema.yaml: attribute name {name!r} is not \\w+")
-        problems += _schema_problems(pack, path, attribute, st2schema.PARAMETER_SCHEMA)
+        problems += schema_problems(pack, path, attribute, st2schema.PARAMETER_SCHEMA)
     for dotted, sub in _walk_schema({"properties": schema}):
         leaf = dotted.rsplit(".", 1)[-1]
         if SECRET_KEY_NAMES.search(leaf) and sub.get("secret") is not True:
@@ -256,13 +138,13 @@ def _secret_decrypt_kv(config: Any, schema: Any, path: str = "") -> Iterator[str
 
 def check_config_example(root: str, example: str = "avamar.yaml.example") -> Problems:
     """The example config validates against config.schema.yaml the way st2 validates configs."""
-    pack = _Pack(root)
+    pack = PackFiles(root)
     schema = pack.load(os.path.join(pack.root, "config.schema.yaml"))
     path = os.path.join(pack.root, example)
     config = pack.load(path)
     if schema is None or config is None:
         return pack.problems
-    problems = _schema_problems(pack, path, config, st2schema.config_json_schema(schema))
+    problems = schema_problems(pack, path, config, st2schema.config_json_schema(schema))
     for dotted in _secret_decrypt_kv(config, {"properties": schema}):
         problems.append(
             f"{example}: {dotted} is `secret: true`, st2 decrypts it itself:"
@@ -274,7 +156,7 @@ def check_config_example(root: str, example: str = "avamar.yaml.example") -> Pro
 # ---------------------------------------------------------------- actions and workflows
 
 
-def _parameter_problems(pack: _Pack, path: str, parameters: Any) -> Problems:
+def _parameter_problems(pack: PackFiles, path: str, parameters: Any) -> Problems:
     """Each parameter's default satisfies the parameter's own schema."""
     problems = []
     if not isinstance(parameters, dict):
@@ -294,30 +176,27 @@ def _parameter_problems(pack: _Pack, path: str, parameters: Any) -> Problems:
 
 def check_actions(root: str) -> Problems:
     """Each actions/*.yaml is a valid ActionAPI document whose entry point exists."""
-    pack = _Pack(root)
-    items = list(pack.resources("actions"))
-    problems = _unique_names(pack, items)
-    for path, data in items:
-        problems += _schema_problems(pack, path, data, st2schema.ACTION_SCHEMA)
-        problems += _pack_field(pack, path, data)
+    pack = PackFiles(root)
+    documents, problems = resource_documents(pack, "actions", st2schema.ACTION_SCHEMA)
+    for path, data, where in documents:
         problems += _parameter_problems(pack, path, data.get("parameters"))
         runner = data.get("runner_type")
         entry_point = data.get("entry_point")
         if runner in st2schema.RUNNERS_WITH_ENTRY_POINT and not entry_point:
-            problems.append(f"{pack.rel(path)}: runner {runner} needs an entry_point")
+            problems.append(f"{where}: runner {runner} needs an entry_point")
         if not entry_point or not isinstance(entry_point, str):
             continue
         target = pack.inside("actions", entry_point)
         if target is None:
-            problems.append(f"{pack.rel(path)}: entry_point {entry_point!r} leaves actions/")
+            problems.append(f"{where}: entry_point {entry_point!r} leaves actions/")
         elif not os.path.isfile(target):
-            problems.append(f"{pack.rel(path)}: entry_point actions/{entry_point} does not exist")
-        elif runner == "python-script" and not (target.endswith(".py") and _defines_class(target)):
-            problems.append(f"{pack.rel(path)}: entry_point {entry_point} defines no action class")
+            problems.append(f"{where}: entry_point actions/{entry_point} does not exist")
+        elif runner == "python-script" and not (target.endswith(".py") and defines_class(target)):
+            problems.append(f"{where}: entry_point {entry_point} defines no action class")
     return pack.problems + problems
 
 
-def _workflow_files(pack: _Pack) -> List[str]:
+def _workflow_files(pack: PackFiles) -> List[str]:
     files = set(pack.yaml_files(os.path.join("actions", "workflows")))
     for _, data in pack.actions().values():
         if data.get("runner_type") == "orquesta" and isinstance(data.get("entry_point"), str):
@@ -354,7 +233,7 @@ def _task_parameters(action: str, task_input: Any) -> Optional[Dict[str, Any]]:
 
 def check_workflows(root: str) -> Problems:
     """Orquesta workflows: shape, task transitions, and every action they call exists."""
-    pack = _Pack(root)
+    pack = PackFiles(root)
     actions = pack.actions()
     problems: Problems = []
     for path in _workflow_files(pack):
@@ -392,13 +271,9 @@ def check_workflows(root: str) -> Problems:
 
 def check_sensors(root: str) -> Problems:
     """Each sensors/*.yaml is a valid SensorTypeAPI document; triggers carry a payload_schema."""
-    pack = _Pack(root)
-    items = list(pack.resources("sensors"))
-    problems = _unique_names(pack, items, field="class_name")
-    for path, data in items:
-        where = pack.rel(path)
-        problems += _schema_problems(pack, path, data, st2schema.SENSOR_SCHEMA)
-        problems += _pack_field(pack, path, data)
+    pack = PackFiles(root)
+    documents, problems = resource_documents(pack, "sensors", st2schema.SENSOR_SCHEMA, name_field="class_name")
+    for _path, data, where in documents:
         entry_point = data.get("entry_point")
         if not isinstance(entry_point, str) or not entry_point:
             problems.append(f"{where}: no entry_point")
@@ -406,7 +281,7 @@ def check_sensors(root: str) -> Problems:
             target = pack.inside("sensors", entry_point)
             if target is None or not os.path.isfile(target):
                 problems.append(f"{where}: entry_point sensors/{entry_point} does not exist")
-            elif not _defines_class(target, data.get("class_name")):
+            elif not defines_class(target, data.get("class_name")):
                 problems.append(f"{where}: {entry_point} does not define class {data.get('class_name')}")
         triggers = data.get("trigger_types") or []
         if not triggers:
@@ -447,15 +322,11 @@ def _action_parameter_problems(
 
 def check_rules(root: str) -> Problems:
     """Each rules/*.yaml is a valid RuleAPI document wired to a real trigger and action."""
-    pack = _Pack(root)
-    items = list(pack.resources("rules"))
+    pack = PackFiles(root)
     actions = pack.actions()
     triggers = pack.trigger_types()
-    problems = _unique_names(pack, items)
-    for path, data in items:
-        where = pack.rel(path)
-        problems += _schema_problems(pack, path, data, st2schema.RULE_SCHEMA)
-        problems += _pack_field(pack, path, data)
+    documents, problems = resource_documents(pack, "rules", st2schema.RULE_SCHEMA)
+    for _path, data, where in documents:
         trigger_ref = (data.get("trigger") or {}).get("type") if isinstance(data.get("trigger"), dict) else None
         payload_fields = None
         if isinstance(trigger_ref, str):
@@ -474,8 +345,7 @@ def check_rules(root: str) -> Problems:
                     problems.append(f"{where}: criteria {key}: operator {criterion.get('type')} needs a pattern")
         action = data.get("action") if isinstance(data.get("action"), dict) else {}
         ref = action.get("ref")
-        if isinstance(ref, str) and not pack.action_exists(ref, actions):
-            problems.append(f"{where}: action {ref!r} does not exist")
+        problems += missing_action(pack, where, "action", ref, actions)
         problems += _action_parameter_problems(where, ref, action.get("parameters") or {}, actions)
     return pack.problems + problems
 
@@ -485,17 +355,11 @@ def check_rules(root: str) -> Problems:
 
 def check_policies(root: str) -> Problems:
     """Each policies/*.yaml is a valid PolicyAPI document on an existing action."""
-    pack = _Pack(root)
-    items = list(pack.resources("policies"))
+    pack = PackFiles(root)
     actions = pack.actions()
-    problems = _unique_names(pack, items)
-    for path, data in items:
-        where = pack.rel(path)
-        problems += _schema_problems(pack, path, data, st2schema.POLICY_SCHEMA)
-        problems += _pack_field(pack, path, data)
-        ref = data.get("resource_ref")
-        if isinstance(ref, str) and not pack.action_exists(ref, actions):
-            problems.append(f"{where}: resource_ref {ref!r} does not exist")
+    documents, problems = resource_documents(pack, "policies", st2schema.POLICY_SCHEMA)
+    for _path, data, where in documents:
+        problems += missing_action(pack, where, "resource_ref", data.get("resource_ref"), actions)
         policy_type = st2schema.POLICY_TYPES.get(data.get("policy_type"))
         if policy_type is not None:
             schema = st2schema.parameters_json_schema(policy_type)
@@ -520,21 +384,14 @@ def _alias_format_strings(formats: Any) -> Iterator[str]:
 
 def check_aliases(root: str) -> Problems:
     """Each aliases/*.yaml is a valid ActionAliasAPI document on an existing action."""
-    pack = _Pack(root)
-    items = list(pack.resources("aliases"))
+    pack = PackFiles(root)
     actions = pack.actions()
-    problems = _unique_names(pack, items)
-    for path, data in items:
-        where = pack.rel(path)
-        problems += _schema_problems(pack, path, data, st2schema.ALIAS_SCHEMA)
-        problems += _pack_field(pack, path, data)
+    documents, problems = resource_documents(pack, "aliases", st2schema.ALIAS_SCHEMA)
+    for _path, data, where in documents:
         ref = data.get("action_ref")
-        if not isinstance(ref, str):
-            continue
-        if not pack.action_exists(ref, actions):
-            problems.append(f"{where}: action_ref {ref!r} does not exist")
-            continue
-        if ref not in actions:
+        missing = missing_action(pack, where, "action_ref", ref, actions)
+        problems += missing
+        if missing or not isinstance(ref, str) or ref not in actions:
             continue
         declared = actions[ref][1].get("parameters") or {}
         used = {m for text in _alias_format_strings(data.get("formats")) for m in _FORMAT_PARAMETER.findall(text)}

@@ -144,6 +144,20 @@ _PARAMETERS = {
 # Fields st2 computes or fills in; allowed in files, never required.
 _COMPUTED = {"id": _STR, "ref": _STR, "uid": _STR, "pack": _STR, "metadata_file": _STR}
 
+
+def _resource(required: List[str], properties: Dict[str, Any], named: bool = True) -> Dict[str, Any]:
+    """An st2 API document: the ``required`` fields, st2's computed fields allowed, a string
+    ``name`` (when ``named``) and ``description``, then ``properties``; nothing else."""
+    common: Dict[str, Any] = {**_COMPUTED, "name": _STR} if named else dict(_COMPUTED)
+    common["description"] = _STR
+    return {
+        "type": "object",
+        "required": required,
+        "properties": {**common, **properties},
+        "additionalProperties": False,
+    }
+
+
 _NOTIFY_SUB = {
     "type": "object",
     "properties": {
@@ -157,56 +171,45 @@ _NOTIFY_SUB = {
 
 ACTION_SCHEMA: Dict[str, Any] = {
     "definitions": _DEFINITIONS,
-    "type": "object",
-    "required": ["name", "runner_type"],
-    "properties": {
-        **_COMPUTED,
-        "name": _STR,
-        "description": _STR,
-        "enabled": _BOOL,
-        "runner_type": {"enum": list(RUNNER_TYPES)},
-        "entry_point": _STR,
-        "parameters": _PARAMETERS,
-        "output_schema": _OBJ,
-        "tags": _TAGS,
-        "notify": {
-            "type": "object",
-            "properties": {"on-complete": _NOTIFY_SUB, "on-failure": _NOTIFY_SUB, "on-success": _NOTIFY_SUB},
-            "additionalProperties": False,
+    **_resource(
+        ["name", "runner_type"],
+        {
+            "enabled": _BOOL,
+            "runner_type": {"enum": list(RUNNER_TYPES)},
+            "entry_point": _STR,
+            "parameters": _PARAMETERS,
+            "output_schema": _OBJ,
+            "tags": _TAGS,
+            "notify": {
+                "type": "object",
+                "properties": {"on-complete": _NOTIFY_SUB, "on-failure": _NOTIFY_SUB, "on-success": _NOTIFY_SUB},
+                "additionalProperties": False,
+            },
         },
-    },
-    "additionalProperties": False,
+    ),
 }
 
-TRIGGER_TYPE_SCHEMA: Dict[str, Any] = {
-    "type": "object",
-    "required": ["name"],
-    "properties": {
-        **_COMPUTED,
-        "name": _STR,
-        "description": _STR,
+TRIGGER_TYPE_SCHEMA: Dict[str, Any] = _resource(
+    ["name"],
+    {
         "payload_schema": _OBJ,
         "parameters_schema": _OBJ,
         "tags": _TAGS,
     },
-    "additionalProperties": False,
-}
+)
 
-SENSOR_SCHEMA: Dict[str, Any] = {
-    "type": "object",
-    "required": ["class_name"],
-    "properties": {
-        **_COMPUTED,
+SENSOR_SCHEMA: Dict[str, Any] = _resource(
+    ["class_name"],
+    {
         "class_name": _STR,
-        "description": _STR,
         "artifact_uri": _STR,
         "entry_point": _STR,
         "enabled": _BOOL,
         "trigger_types": {"type": "array", "items": TRIGGER_TYPE_SCHEMA},
         "poll_interval": {"type": "number"},
     },
-    "additionalProperties": False,
-}
+    named=False,
+)
 
 _CRITERION = {
     "type": "object",
@@ -215,13 +218,9 @@ _CRITERION = {
     "additionalProperties": False,
 }
 
-RULE_SCHEMA: Dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "trigger", "action"],
-    "properties": {
-        **_COMPUTED,
-        "name": _STR,
-        "description": _STR,
+RULE_SCHEMA: Dict[str, Any] = _resource(
+    ["name", "trigger", "action"],
+    {
         "type": {
             "type": "object",
             "required": ["ref"],
@@ -249,8 +248,7 @@ RULE_SCHEMA: Dict[str, Any] = {
         "context": _OBJ,
         "tags": _TAGS,
     },
-    "additionalProperties": False,
-}
+)
 
 # st2common/policies/meta/*.yaml, as st2-style parameter schemas; the ref is
 # <resource_type>.<name>.
@@ -270,13 +268,9 @@ POLICY_TYPES: Dict[str, Dict[str, Any]] = {
     },
 }
 
-POLICY_SCHEMA: Dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "resource_ref", "policy_type"],
-    "properties": {
-        **_COMPUTED,
-        "name": _STR,
-        "description": _STR,
+POLICY_SCHEMA: Dict[str, Any] = _resource(
+    ["name", "resource_ref", "policy_type"],
+    {
         "enabled": _BOOL,
         "resource_ref": _STR,
         "policy_type": {"enum": sorted(POLICY_TYPES)},
@@ -286,19 +280,15 @@ POLICY_SCHEMA: Dict[str, Any] = {
             "additionalProperties": False,
         },
     },
-    "additionalProperties": False,
-}
+)
 
 _MESSAGE_FORMAT = {
     "type": "object",
     "properties": {"enabled": _BOOL, "format": _STR, "extra": _OBJ, "append_url": _BOOL},
 }
-ALIAS_SCHEMA: Dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "action_ref", "formats"],  # formats: an alias without one never matches
-    "properties": {
-        **_COMPUTED,
-        "name": _STR,
+ALIAS_SCHEMA: Dict[str, Any] = _resource(
+    ["name", "action_ref", "formats"],  # formats: an alias without one never matches
+    {
         "description": {"type": ["string", "null"]},
         "enabled": _BOOL,
         "action_ref": _STR,
@@ -320,8 +310,7 @@ ALIAS_SCHEMA: Dict[str, Any] = {
         "extra": _OBJ,
         "immutable_parameters": _OBJ,
     },
-    "additionalProperties": False,
-}
+)
 
 _SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 _VERSION_CLAUSE = r"(>=|<=|>|<|==)?\d+\.\d+(\.\d+)?"

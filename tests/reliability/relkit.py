@@ -22,9 +22,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import avtar_text
 from avamar_sim import SimNode
+from st2_local.sim_pack_config import SERVER, sim_pack_config
+from watch_config import watch_config
 
-SERVER = "ava01"
-TEST_CLIENT = "/clients/linux-test01"
 WORKFLOW = "avamar.remediate_session_tickets"
 HOSTILE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "hostile")
 
@@ -38,14 +38,11 @@ def is_mutating(argv: Sequence[str]) -> bool:
 
 # -- the pack config ------------------------------------------------------------------------
 def sim_config(node: SimNode, **extra: Any) -> Dict[str, Any]:
-    """A pack config whose server ``ava01`` is ``node`` through the local transport."""
-    config: Dict[str, Any] = {
-        "servers": {SERVER: {"transport": "local", "avamar_root": node.root, "test_backup": {"client": TEST_CLIENT}}},
-        "approval": {"users": ["alice", "bob"], "ttl_minutes": 60, "route": "avamar"},
-        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
-    }
-    config.update(extra)
-    return config
+    """A pack config whose server ``ava01`` is ``node`` through the local transport; ``extra``
+    replaces top-level sections (``approval`` included)."""
+    return sim_pack_config(
+        node.root, **{"approval": {"users": ["alice", "bob"], "ttl_minutes": 60, "route": "avamar"}, **extra}
+    )
 
 
 # -- recording every call an action makes on the node ---------------------------------------
@@ -356,15 +353,4 @@ def failing_run(
 
 def sensor_config(tmp: str, window: int = 0, **sensor: Any) -> Dict[str, Any]:
     """A sensor config watching ``tmp/clientlogs/*.log`` and ``tmp/gsan/{gsan,err}.log``."""
-    clients, gsan = os.path.join(tmp, "clientlogs"), os.path.join(tmp, "gsan")
-    os.makedirs(clients, exist_ok=True)
-    os.makedirs(gsan, exist_ok=True)
-    section = {
-        "client_log_paths": [os.path.join(clients, "*.log")],
-        "gsan_log_paths": [os.path.join(gsan, "gsan.log"), os.path.join(gsan, "err.log")],
-        "dedup_window_seconds": window,
-        "salt_events": False,
-        "settle_seconds": 0.0,
-    }
-    section.update(sensor)
-    return {"servers": {SERVER: {"transport": "local", "host": "avamar.example.com"}}, "sensor": section}
+    return watch_config(tmp, {SERVER: {"transport": "local", "host": "avamar.example.com"}}, window, **sensor)

@@ -392,10 +392,9 @@ def config_cases(sensor: bool) -> List[Any]:
 def test_hostile_sensor_config_is_refused_by_the_config_schema(case):
     """What st2 does when the pack config is registered: validate it against config.schema.yaml."""
     from metadata_checks.st2schema import config_json_schema
-    from metadata_checks.yamlload import load_yaml_file
-    from st2_local.pack_loader import PACK_ROOT
+    from st2_local.pack_loader import PACK_ROOT, load_yaml_strict
 
-    schema = config_json_schema(load_yaml_file(os.path.join(PACK_ROOT, "config.schema.yaml")))
+    schema = config_json_schema(load_yaml_strict(os.path.join(PACK_ROOT, "config.schema.yaml")))
     config = {"servers": {SERVER: {"transport": "local"}}, "sensor": copy.deepcopy(case["sensor_section"])}
     with pytest.raises(jsonschema.ValidationError) as err:
         jsonschema.Draft4Validator(schema).validate(config)

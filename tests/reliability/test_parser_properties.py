@@ -334,6 +334,46 @@ def test_avtar_scan_never_raises_and_is_bounded(line):
         assert avtar.might_matter(line)
 
 
+# Lines the sensor's shortcuts (issue 16) take, and lines they must leave to the general search.
+SHORTCUT_LINES = [
+    "2019-12-31 07:38:25 avtar FATAL <5704>: Fatal Server Error occurred (MSG_ERR_AUTH_FAIL) (Log #1)\r\n",
+    "2019-12-31 07:38:19 avtar Info <5552>: Connecting to Avamar Server (avamar-a.example.com)\n",
+    "2019-12-31 07:38:19 avtar Info <5552>: quoting avtar Info <6555>: twice 2019-12-31 07:38:19 avtar Error <1>: x",
+    "2019-13-45 07:38:19 avtar Info <6555>: an impossible date",
+    "2019-12-31 07:38:19 avtar Info <6555>: Initializing connection ----- END avtar log 2019-12-31 07:38:20 UTC",
+    "2019/12/31-07:01:52.33445 {0.1} [srvm-518654#srv:481]  WARN: <1479> sessionkeytable::setpublickey new "
+    "serial=32505 less than current minserial=40282",
+    "2019/12/31-07:01:52.33445 {0.1} [srvm-1#srv:1]  WARN: <1418> sessionkeytable::setpublickey serial=<x> "
+    "was used already <1426> sessionkeytable::comparesignature incorrect signature",
+    "  WARN: <1426> sessionkeytable::comparesignature incorrect signature",
+]
+
+
+def _general_avtar(line):
+    return avtar._scan_headers(line[: avtar.MAX_LINE].rstrip("\r\n"), [], [])
+
+
+@PIECE_SETTINGS
+@given(st.one_of(pieces(AVTAR_PIECES), st.sampled_from(SHORTCUT_LINES)))
+def test_the_avtar_shortcut_gives_what_the_header_search_gives(line):
+    """One standard record alone on its line is parsed without the header search: same records."""
+    assert avtar.scan_line(line).records == avtar.records(line) == _general_avtar(line)
+
+
+@pytest.mark.parametrize("line", SHORTCUT_LINES)
+def test_the_shortcuts_agree_on_lines_shaped_like_real_ones(line):
+    assert avtar.scan_line(line).records == _general_avtar(line)
+    found = [(m.span(), m.groupdict()) for m in gsan._headers(line)]
+    assert found == [(m.span(), m.groupdict()) for m in gsan._HEADER_RE.finditer(line)]
+
+
+@PIECE_SETTINGS
+@given(pieces(GSAN_PIECES))
+def test_the_gsan_shortcut_finds_the_headers_finditer_finds(line):
+    found = [(m.span(), m.groupdict()) for m in gsan._headers(line)]
+    assert found == [(m.span(), m.groupdict()) for m in gsan._HEADER_RE.finditer(line)]
+
+
 @PIECE_SETTINGS
 @given(st.lists(pieces(AVTAR_PIECES), max_size=30))
 def test_run_grouping_never_raises_and_is_bounded(lines):

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 
 from avtar_text import failing_run  # noqa: F401 - re-exported: the sensor tests import it from here
+from watch_config import watch_config
 
 # The KB's log lines, carried by the repository (tests/data/parsing), verbatim from the KB.
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "parsing")
@@ -57,22 +58,8 @@ def append(path: str, lines: List[str]) -> None:
 
 
 def config(tmp: str, window: int = 0, servers: Optional[Dict[str, dict]] = None, **sensor) -> dict:
-    clients = os.path.join(tmp, "clientlogs")
-    gsan = os.path.join(tmp, "gsan")
-    os.makedirs(clients, exist_ok=True)
-    os.makedirs(gsan, exist_ok=True)
-    section = {
-        "client_log_paths": [os.path.join(clients, "*.log")],
-        "gsan_log_paths": [os.path.join(gsan, "gsan.log"), os.path.join(gsan, "err.log")],
-        "dedup_window_seconds": window,
-        "salt_events": False,
-        "settle_seconds": 0.0,
-    }
-    section.update(sensor)
-    return {
-        "servers": servers or {"ava1": {"transport": "local", "host": "avamar.com"}},
-        "sensor": section,
-    }
+    """A sensor config watching ``tmp``'s logs (tests/watch_config.py) for ``servers`` (default ``ava1``)."""
+    return watch_config(tmp, servers or {"ava1": {"transport": "local", "host": "avamar.com"}}, window, **sensor)
 
 
 def minion_event(tag: str, minion: str, data: dict) -> dict:

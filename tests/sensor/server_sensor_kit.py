@@ -15,20 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from avamar_pack.errors import TransportError
 from avamar_pack.transport import Transport, open_transport
-
-COLUMNS = (
-    ("ID", 16),
-    ("Status", 24),
-    ("Error Code", 10),
-    ("Start Time", 23),
-    ("Elapsed", 11),
-    ("End Time", 23),
-    ("Type", 16),
-    ("Progress Bytes", 14),
-    ("New Bytes", 9),
-    ("Client", 24),
-    ("Domain", 8),
-)
+from avamar_sim.activities import ACTIVITY_COLUMNS, format_table
 
 MCCLI = """#!/bin/sh
 # stand-in mccli: `activity show` prints what the test put in activities.txt
@@ -87,14 +74,8 @@ def activity_row(
 
 
 def activity_table(rows: Sequence[Mapping[str, str]]) -> str:
-    widths = [max([w, len(t)] + [len(r[t]) for r in rows]) for t, w in COLUMNS]
-
-    def fmt(cells: List[str]) -> str:
-        return " ".join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip()
-
-    lines = [fmt([t for t, _ in COLUMNS]), " ".join("-" * w for w in widths)]
-    lines += [fmt([r[t] for t, _ in COLUMNS]) for r in rows]
-    return "\n".join(lines) + "\n"
+    """The ``mccli activity show`` table of ``rows`` (column title -> cell), laid out by the simulator's formatter."""
+    return "\n".join(format_table([[r[title] for title, _ in ACTIVITY_COLUMNS] for r in rows])) + "\n"
 
 
 class FileNode:

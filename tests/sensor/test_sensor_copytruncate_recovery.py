@@ -202,7 +202,7 @@ def test_find_copy_considers_only_logrotate_names_and_a_bounded_number(tmp_path)
     content = b"".join(line.encode() for line in failing_run("c1", serial=9))
     with open(path, "wb") as handle:
         handle.write(content)
-    follower = Follower({"avtar": [os.path.join(directory, "*.log")]}, clock=lambda: 0.0)
+    follower = Follower({"avtar": [os.path.join(directory, "*.log")]})
     tracked = follower.open(path, "avtar", os.stat(path), len(content))
     assert tracked is not None
     sig = tracked.signature(len(content))

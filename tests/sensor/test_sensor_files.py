@@ -11,39 +11,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 
 from avamar_log_sensor import AvamarLogSensor
 from packkit import validate_dispatched_payloads
-from sensorkit import Clock, append, auth_payloads, config, failing_run, good_run, seed_lines, warning_payloads
-from st2tests.base import BaseSensorTestCase
+from sensor_case import LogSensorCase
+from sensorkit import append, auth_payloads, config, failing_run, good_run, seed_lines, warning_payloads
 
 
-class SensorFileTest(BaseSensorTestCase):
+class SensorFileTest(LogSensorCase):
     sensor_cls = AvamarLogSensor
 
     def setUp(self) -> None:
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="avamar-sensor-")
         self.clients = os.path.join(self.tmp, "clientlogs")
         self.gsan = os.path.join(self.tmp, "gsan")
-        self.clock = Clock()
-        self.sensors = []
-
-    def tearDown(self) -> None:
-        for sensor in self.sensors:
-            sensor.cleanup()
-        validate_dispatched_payloads(self)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        super().tearDown()
-
-    def start(self, cfg: dict):
-        sensor = self.get_sensor_instance(config=cfg)
-        sensor.setup()
-        sensor.set_clock(self.clock)
-        sensor.poll_once()
-        self.sensors.append(sensor)
-        return sensor
 
     def client_log(self, name: str) -> str:
         return os.path.join(self.clients, f"{name}.log")

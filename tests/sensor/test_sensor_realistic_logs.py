@@ -8,15 +8,12 @@ Avamar, and per-server log paths. Each test drives ``poll_once()`` with a test c
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import Dict, List
 
 from avamar_log_sensor import AvamarLogSensor
-from packkit import validate_dispatched_payloads
 from realistic_logs import appended_run, gsan_warnings, lookalike_runs, run_together, windows_run
-from sensorkit import Clock, append, auth_payloads, config, failing_run, warning_payloads
-from st2tests.base import BaseSensorTestCase
+from sensor_case import LogSensorCase
+from sensorkit import append, auth_payloads, config, failing_run, warning_payloads
 
 TWO_SERVERS = {
     "ava1": {"transport": "local", "host": "ava1.example.com"},
@@ -24,29 +21,9 @@ TWO_SERVERS = {
 }
 
 
-class RealisticLogTest(BaseSensorTestCase):
+class RealisticLogTest(LogSensorCase):
     sensor_cls = AvamarLogSensor
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="avamar-real-")
-        self.clock = Clock()
-        self.sensors: List[AvamarLogSensor] = []
-
-    def tearDown(self) -> None:
-        for sensor in self.sensors:
-            sensor.cleanup()
-        validate_dispatched_payloads(self)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        super().tearDown()
-
-    def start(self, cfg: dict) -> AvamarLogSensor:
-        sensor = self.get_sensor_instance(config=cfg)
-        sensor.setup()
-        sensor.set_clock(self.clock)
-        sensor.poll_once()
-        self.sensors.append(sensor)
-        return sensor
+    tmp_prefix = "avamar-real-"
 
     def log(self, name: str = "avtar") -> str:
         return os.path.join(self.tmp, "clientlogs", f"{name}.log")

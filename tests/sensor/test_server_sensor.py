@@ -10,38 +10,26 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 
 from avamar_pack.serverwatch import reads
 from avamar_server_sensor import AvamarServerSensor
-from packkit import validate_dispatched_payloads
-from sensorkit import Clock
+from sensor_case import SensorCase
 from server_sensor_kit import FileNode, FlakyFactory, activity_row, gsan_noise, gsan_warning
-from st2tests.base import BaseSensorTestCase
 
 
 def of(dispatched, trigger):
     return [d["payload"] for d in dispatched if d["trigger"] == f"avamar.{trigger}"]
 
 
-class ServerSensorTest(BaseSensorTestCase):
+class ServerSensorTest(SensorCase):
     sensor_cls = AvamarServerSensor
+    tmp_prefix = "avamar-server-sensor-"
+    clock_start = 2_000_000_000.0
 
     def setUp(self) -> None:
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="avamar-server-sensor-")
         self.node = FileNode(os.path.join(self.tmp, "ava01"))
-        self.clock = Clock(2_000_000_000.0)
         self.factory = FlakyFactory()
-        self.sensors = []
-
-    def tearDown(self) -> None:
-        for sensor in self.sensors:
-            sensor.cleanup()
-        validate_dispatched_payloads(self)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        super().tearDown()
 
     def config(self, **sensor):
         section = {"dedup_window_seconds": 0, "stall_minutes": 60, "poll_interval_seconds": 60}
@@ -51,8 +39,8 @@ class ServerSensorTest(BaseSensorTestCase):
     def start(self, cfg=None):
         sensor = self.get_sensor_instance(config=cfg or self.config())
         sensor.setup()
-        sensor._watch.clock = self.clock
-        sensor._watch.transport_factory = self.factory
+        sensor.set_clock(self.clock)
+        sensor.set_transport_factory(self.factory)
         self.sensors.append(sensor)
         sensor.poll()
         return sensor
@@ -80,7 +68,7 @@ class ServerSensorTest(BaseSensorTestCase):
             for _ in range(3):
                 sensor.poll()
             sensor.cleanup()
-            assert not sensor._watch.enabled
+            assert not sensor.watch.enabled
         assert self.get_dispatched_triggers() == []
         assert self.sensor_service.get_value("server_detection_state", local=True) is None
 
@@ -94,7 +82,7 @@ class ServerSensorTest(BaseSensorTestCase):
         )
         sensor.setup()
         sensor.poll()
-        assert sensor._watch is None and self.logger.error.called
+        assert sensor.watch is None and self.logger.error.called
 
     # -- GSAN's log --------------------------------------------------------------------------
     def test_first_poll_starts_at_the_end_then_warnings_are_dispatched_as_the_file_sensor_does(self) -> None:
@@ -202,11 +190,11 @@ class ServerSensorTest(BaseSensorTestCase):
     def test_reads_are_bounded_never_the_whole_file(self) -> None:
         self.node.append(*(gsan_noise(i) for i in range(20000)))  # ~2 MB of history
         sensor = self.start()
-        assert sensor._watch.stats["ava01"]["bytes"] <= 4096
+        assert sensor.watch.stats["ava01"]["bytes"] <= 4096
         for i in range(5):
             self.node.append(gsan_noise(i))
             self.poll(sensor)
-            stats = sensor._watch.stats["ava01"]
+            stats = sensor.watch.stats["ava01"]
             assert stats["bytes"] <= len(gsan_noise(i)) + 64 and stats["commands"] == 2
 
     # -- outages ----------------------------------------------------------------------------
@@ -287,8 +275,8 @@ class ServerSensorTest(BaseSensorTestCase):
         )
         sensor = self.get_sensor_instance(config=self.config())
         sensor.setup()
-        sensor._watch.clock = self.clock
-        sensor._watch.transport_factory = self.factory
+        sensor.set_clock(self.clock)
+        sensor.set_transport_factory(self.factory)
         self.sensors.append(sensor)
         real_dispatch = self.sensor_service.dispatch
 
@@ -426,7 +414,7 @@ class ServerSensorTest(BaseSensorTestCase):
         sensor = self.start(self.config(read_existing_logs=True))
         polls = 1
         while len(self.dispatched("session_ticket_warning")) < 2 and polls < 10:
-            assert sensor._watch.stats["ava01"]["bytes"] <= (4 << 20) + 64
+            assert sensor.watch.stats["ava01"]["bytes"] <= (4 << 20) + 64
             self.poll(sensor)
             polls += 1
         assert [w["code"] for w in self.dispatched("session_ticket_warning")] == [1479, 1426]

@@ -19,12 +19,12 @@ from packkit import validate_dispatched_payloads
 from st2_local.chat_transcript import ChatTranscript
 from st2_local.demo_chat import answer_in_chat
 from st2_local.pack_loader import load_pack
+from st2_local.sim_pack_config import sim_pack_config
 from st2_local.workflow_runner import WorkflowRunner
 from st2tests.base import BaseSensorTestCase
 
 WORKFLOW = "avamar.remediate_session_tickets"
 APPROVER, BOT = "alice", "chatops_bot"
-TEST_CLIENT = "/clients/linux-test01"
 
 
 class SimServerSensorTest(BaseSensorTestCase):
@@ -54,11 +54,14 @@ class SimServerSensorTest(BaseSensorTestCase):
         return base
 
     def start(self, kind: str, node, server: str = "ava01", **sensor_cfg):
-        cfg = {
-            "servers": {server: dict(self.entry(kind, node), test_backup={"client": TEST_CLIENT})},
-            "sensor": dict({"dedup_window_seconds": 900, "stall_minutes": 60}, **sensor_cfg),
-            "approval": {"route": "avamar", "users": [APPROVER], "chatops_users": [BOT]},
-        }
+        cfg = sim_pack_config(
+            node.root,
+            server=server,
+            entry=self.entry(kind, node),
+            sensor=dict({"dedup_window_seconds": 900, "stall_minutes": 60}, **sensor_cfg),
+            approval={"route": "avamar", "users": [APPROVER], "chatops_users": [BOT]},
+            remediation=None,
+        )
         if kind == "salt":
             cfg["salt"] = self.request.getfixturevalue("salt_service").salt_config()
         self.cfg = cfg
@@ -95,7 +98,7 @@ class SimServerSensorTest(BaseSensorTestCase):
         (failure,) = self.of("backup_auth_failure")
         assert failure["server"] == "ava01" and failure["source"] == "mcs" and failure["client"] == "db01"
         assert failure["codes"][0] == 5704 and 1418 in failure["codes"]
-        assert sensor._watch.stats["ava01"]["commands"] == 2  # steady state: one bounded read + mccli
+        assert sensor.watch.stats["ava01"]["commands"] == 2  # steady state: one bounded read + mccli
         self.remediated_through_the_rule_and_the_approval_gate(node, failure)
 
     def remediated_through_the_rule_and_the_approval_gate(self, node, payload) -> None:

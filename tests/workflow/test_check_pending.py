@@ -13,8 +13,8 @@ from unittest import mock
 
 from avamar_pack.pending import WORKFLOW, fold_key, merge
 from check_pending_remediation import CheckPendingRemediation
-from st2_local.st2_api import FakeSt2Api
 from st2tests.base import BaseActionTestCase
+from wfkit import api_with_workflow
 
 
 class CheckPendingTest(BaseActionTestCase):
@@ -22,15 +22,7 @@ class CheckPendingTest(BaseActionTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.api = FakeSt2Api().start()
-        self.addCleanup(self.api.close)
-        self.own = self.api.add_execution(
-            WORKFLOW,
-            status="running",
-            parameters={"server": "ava01"},
-            context={"user": "stanley", "pack": "avamar"},
-            runner="orquesta",
-        )
+        self.api, self.own = api_with_workflow(self, "running", parameters={"server": "ava01"})
         patcher = mock.patch.dict(os.environ, self.api.action_env(self.own))
         patcher.start()
         self.addCleanup(patcher.stop)

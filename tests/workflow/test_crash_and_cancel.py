@@ -14,28 +14,22 @@ from __future__ import annotations
 import pytest
 from st2_local.faults import Faults
 from st2_local.inquiries import fixed_answer
-from wfkit import FAST_PARAMS, SERVER, WORKFLOW, lock_is_free, make_runner, node_config
+from wfkit import (
+    FAST_PARAMS,
+    REMEDIATED_TASKS,
+    SERVER,
+    WORKFLOW,
+    drifted,
+    lock_is_free,
+    make_runner,
+    node_config,
+)
 
-DRIFTED = "mcs_restored_old_flush"
 CLEANUP = "avamar.cleanup_remediation"
 
-# Every task that runs a python action on the way to `remediated`.
-PYTHON_TASKS = [
-    "prepare",
-    "check_pending",
-    "diagnose",
-    "check_safety",
-    "confirm_approval",
-    "acquire_lock",
-    "rediagnose",
-    "set_gsan_serial",
-    "write_mcs_serial",
-    "restart_mcs",
-    "verify",
-    "run_test_backup",
-    "flush_mcs",
-    "record_remediation",
-]
+# Every task that runs a python action on the way to `remediated` (release_lock's own failure
+# cannot release the lock; the report is the end).
+PYTHON_TASKS = [t for t in REMEDIATED_TASKS if t not in ("approval", "release_lock", "report")]
 MUTATING = {"set_gsan_serial", "write_mcs_serial", "restart_mcs", "run_test_backup", "flush_mcs", "record_remediation"}
 # The failure's step as the report names it, per task.
 STEP = {
@@ -56,13 +50,6 @@ STEP = {
 }
 
 
-def drifted(make_sim_node):
-    node = make_sim_node(DRIFTED, restart_seconds=0)
-    for i in range(2):
-        node.run_backup(f"client{i:02d}")
-    return node
-
-
 def start(node, faults, answer="yes"):
     runner = make_runner(node, node_config(node, users=["alice"]), faults=faults, answer=fixed_answer(answer, "alice"))
     return runner
@@ -81,7 +68,7 @@ def assert_failed_with_report(run, runner, node, task):
 
 @pytest.mark.parametrize("task", PYTHON_TASKS)
 def test_a_crashed_action_at_every_task_fails_with_a_report_and_no_lock(make_sim_node, task):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     how = "exit" if task in MUTATING else "exception"
     faults = Faults().crash(task, how=how)
     with start(node, faults) as runner:
@@ -94,7 +81,7 @@ def test_a_crashed_action_at_every_task_fails_with_a_report_and_no_lock(make_sim
 
 
 def test_a_crashed_release_is_retried_and_the_outcome_stands(make_sim_node):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     with start(node, Faults().crash("release_lock")) as runner:
         run = runner.run(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
     assert (run.status, run.output["outcome"], run.output["lock_release"]) == ("succeeded", "remediated", "released")
@@ -113,7 +100,7 @@ SHAPES = [
 
 @pytest.mark.parametrize("task,status,result", SHAPES, ids=[f"{s[0]}-{s[1]}-{type(s[2]).__name__}" for s in SHAPES])
 def test_every_result_shape_st2_can_give_is_read(make_sim_node, task, status, result):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     with start(node, Faults().result(task, status, result)) as runner:
         run = runner.run(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
         assert_failed_with_report(run, runner, node, task)
@@ -123,7 +110,7 @@ def test_every_result_shape_st2_can_give_is_read(make_sim_node, task, status, re
 
 
 def test_a_runner_timeout_of_the_restart_is_reported_with_the_commands(make_sim_node):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     with start(node, Faults().timeout("restart_mcs")) as runner:
         run = runner.run(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
         assert_failed_with_report(run, runner, node, "restart_mcs")
@@ -134,25 +121,7 @@ def test_a_runner_timeout_of_the_restart_is_reported_with_the_commands(make_sim_
 
 
 # -- cancel ---------------------------------------------------------------------------------------
-CANCEL_TASKS = [
-    "prepare",
-    "check_pending",
-    "diagnose",
-    "check_safety",
-    "approval",
-    "confirm_approval",
-    "acquire_lock",
-    "rediagnose",
-    "set_gsan_serial",
-    "write_mcs_serial",
-    "restart_mcs",
-    "verify",
-    "run_test_backup",
-    "flush_mcs",
-    "record_remediation",
-    "release_lock",
-    "report",
-]
+CANCEL_TASKS = list(REMEDIATED_TASKS)
 
 
 def assert_cleaned_up(runner, run, node):
@@ -171,7 +140,7 @@ def assert_cleaned_up(runner, run, node):
 
 @pytest.mark.parametrize("task", CANCEL_TASKS)
 def test_cancel_before_each_task_is_cleaned_up(make_sim_node, task):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     with start(node, Faults().cancel(task, when="before")) as runner:
         run = runner.run(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
         runner.wait_idle()
@@ -180,7 +149,7 @@ def test_cancel_before_each_task_is_cleaned_up(make_sim_node, task):
 
 @pytest.mark.parametrize("task", ["set_gsan_serial", "write_mcs_serial", "restart_mcs"])
 def test_cancel_during_a_mutating_task_is_cleaned_up_and_says_how_to_finish(make_sim_node, task):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     with start(node, Faults().cancel(task, when="during")) as runner:
         run = runner.run(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
         runner.wait_idle()
@@ -194,7 +163,7 @@ def test_cancel_during_a_mutating_task_is_cleaned_up_and_says_how_to_finish(make
 
 
 def test_cancel_while_waiting_for_approval_is_cleaned_up(make_sim_node):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     with start(node, Faults()) as runner:
         run = runner.start(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
         assert run.status == "paused" and run.pending_inquiry is not None

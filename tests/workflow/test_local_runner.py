@@ -20,7 +20,7 @@ from st2_local.pack_loader import PACK_ROOT, load_pack
 from st2_local.st2_api import ApiAnswer
 from st2_local.workflow_runner import WorkflowRunner
 from tinypack import write_tiny_pack
-from wfkit import SERVER, node_config
+from wfkit import ACTION_TRIGGER_KEYS, SERVER, node_config
 
 PACK = load_pack()
 
@@ -231,16 +231,7 @@ def test_cancel_a_paused_run_runs_the_rule_on_the_action_trigger(tiny):
     assert runner.api.execution(inquiry.id)["status"] == "pending"  # st2 leaves the Inquiry as it is
     [payload] = action_triggers(runner, "tiny.flow")
     assert payload["status"] == "canceled" and payload["execution_id"] == run.execution_id
-    assert set(payload) == {
-        "execution_id",
-        "status",
-        "start_timestamp",
-        "action_name",
-        "action_ref",
-        "runner_ref",
-        "parameters",
-        "result",
-    }
+    assert set(payload) == ACTION_TRIGGER_KEYS
     [cleanup] = [e for e in runner.enforcements if e.rule == "tiny.on_cancel"]
     assert cleanup.run.status == "succeeded" and cleanup.run.parameters["note"] == "canceled"
 

@@ -8,9 +8,8 @@ given hours later is judged against the node as it is then, under the node lock.
 
 from __future__ import annotations
 
-from wfkit import FAST_PARAMS, SERVER, WORKFLOW, lock_is_free, make_runner, node_bytes, node_config
+from wfkit import FAST_PARAMS, SERVER, WORKFLOW, drifted, lock_is_free, make_runner, node_bytes, node_config
 
-DRIFTED = "mcs_restored_old_flush"
 TRIGGER = "avamar.backup_auth_failure"
 
 
@@ -31,15 +30,8 @@ def payload(window: int, clients):
     }
 
 
-def drifted(make_sim_node):
-    node = make_sim_node(DRIFTED, restart_seconds=0)
-    for i in range(2):
-        node.run_backup(f"client{i:02d}")
-    return node
-
-
 def test_a_paused_run_and_three_more_windows_give_one_inquiry(make_sim_node):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     config = node_config(node, users=["alice"])
     with make_runner(node, config) as runner:
         [first] = runner.dispatch_trigger(TRIGGER, payload(1, ["/clients/a01", "/clients/a02"]))
@@ -75,7 +67,7 @@ def test_a_paused_run_and_three_more_windows_give_one_inquiry(make_sim_node):
 
 
 def test_an_approval_given_after_a_manual_fix_ends_in_sync(make_sim_node):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     config = node_config(node, users=["alice", "ops"])
     with make_runner(node, config) as runner:
         run = runner.start(WORKFLOW, {"server": SERVER, **FAST_PARAMS})
@@ -108,7 +100,7 @@ def test_an_approval_given_after_a_manual_fix_ends_in_sync(make_sim_node):
 
 
 def test_a_changed_node_gets_the_fresh_serial_and_chat_says_so(make_sim_node):
-    node = drifted(make_sim_node)
+    node = drifted(make_sim_node, restart_seconds=0)
     config = node_config(node, users=["alice"])
     with make_runner(node, config) as runner:
         run = runner.start(WORKFLOW, {"server": SERVER, **FAST_PARAMS})

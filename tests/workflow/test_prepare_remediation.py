@@ -13,23 +13,16 @@ from avamar_pack.errors import ValidationError
 from avamar_pack.remediation_request import BOUNDS, clean_detection, defuse, failures_of, prepare
 from avamar_pack.schema_defaults import fill_like_st2
 from prepare_remediation import PrepareRemediation
+from st2_local.sim_pack_config import SERVER, sim_pack_config
 from st2tests.base import BaseActionTestCase
-
-SERVER = "ava01"
 
 
 def config(**changes):
-    base = {
-        "servers": {
-            SERVER: {
-                "transport": "local",
-                "avamar_root": "/tmp/ava01-root",
-                "test_backup": {"client": "/clients/linux-test01"},
-            }
-        },
-        "approval": {"users": ["alice"], "chatops_users": ["chatops_bot"], "ttl_minutes": 30, "route": "avamar"},
-        "remediation": {"serial_margin": 2000, "max_publickey_attempts": 5},
-    }
+    base = sim_pack_config(
+        "/tmp/ava01-root",
+        approval={"users": ["alice"], "chatops_users": ["chatops_bot"], "ttl_minutes": 30, "route": "avamar"},
+        remediation={"serial_margin": 2000, "max_publickey_attempts": 5},
+    )
     for key, value in changes.items():
         base[key] = value
     return fill_like_st2(base)

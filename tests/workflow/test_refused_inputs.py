@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import pytest
 from st2_local.inquiries import fixed_answer
-from wfkit import SERVER, WORKFLOW, lock_is_free, make_runner, node_bytes, node_config
-
-DRIFTED = "mcs_restored_old_flush"
+from wfkit import SERVER, WORKFLOW, drifted, lock_is_free, make_runner, node_bytes, node_config
 
 SCHEMA_NONSENSE = [
     {"mcs_restart_timeout": 0},
@@ -77,10 +75,7 @@ def _config(node, variant):
 
 @pytest.fixture
 def drifted_node(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    for i in range(2):
-        node.run_backup(f"client{i:02d}")
-    return node
+    return drifted(make_sim_node)
 
 
 def test_st2_refuses_every_nonsense_before_any_execution(drifted_node):

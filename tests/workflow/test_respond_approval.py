@@ -14,8 +14,8 @@ from unittest import mock
 from avamar_pack import chat
 from avamar_pack.approval import ApprovalPolicy, inquiry_schema
 from respond_approval import RespondApproval
-from st2_local.st2_api import FakeSt2Api
 from st2tests.base import BaseActionTestCase
+from wfkit import api_with_workflow
 
 CONFIG = {"approval": {"users": ["alice", "bob"], "chatops_users": ["chatops_bot"], "roles": ["backup_admins"]}}
 ACTION = "avamar.respond_approval"
@@ -26,14 +26,7 @@ class RespondApprovalTest(BaseActionTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.api = FakeSt2Api().start()
-        self.addCleanup(self.api.close)
-        self.workflow = self.api.add_execution(
-            "avamar.remediate_session_tickets",
-            status="paused",
-            context={"user": "stanley", "pack": "avamar"},
-            runner="orquesta",
-        )
+        self.api, self.workflow = api_with_workflow(self, "paused")
 
     # -- helpers ----------------------------------------------------------------------------
     def ask(self, config: Optional[Dict[str, Any]] = None, **overrides: Any) -> str:

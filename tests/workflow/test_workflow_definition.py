@@ -13,6 +13,7 @@ import yaml
 from avamar_pack.remediation_request import BOUNDS
 from st2_local.pack_loader import PACK_ROOT, DuplicateKeyError, load_pack, load_yaml_strict
 from st2_local.workflow_runner import WorkflowInspectionError, load_workflow_spec
+from wfkit import ACTION_TRIGGER_KEYS, LOCKED_TASKS
 
 PACK = load_pack()
 META = PACK.action("avamar.remediate_session_tickets")
@@ -192,17 +193,7 @@ def test_failure_branches_read_no_result_field_without_a_type_check():
 
 def test_every_failure_goes_to_the_one_assessment_and_releases_the_lock():
     tasks = _tasks()
-    lock_side = {
-        "acquire_lock",
-        "rediagnose",
-        "set_gsan_serial",
-        "write_mcs_serial",
-        "restart_mcs",
-        "verify",
-        "run_test_backup",
-        "flush_mcs",
-        "record_remediation",
-    }
+    lock_side = set(LOCKED_TASKS)
     for name, task in tasks.items():
         for transition in task.get("next") or []:
             if "failed()" in str(transition.get("when", "")) and task["action"].startswith("avamar."):
@@ -316,18 +307,8 @@ def test_cleanup_rule_matches_st2s_action_trigger_payload():
     rule = _rule("cleanup_on_remediation_end")
     assert rule["trigger"]["type"] == "core.st2.generic.actiontrigger"
     # st2actions/notifier/notifier.py _post_generic_trigger: these are the payload's keys.
-    payload_keys = {
-        "execution_id",
-        "status",
-        "start_timestamp",
-        "action_name",
-        "action_ref",
-        "runner_ref",
-        "parameters",
-        "result",
-    }
     for key in rule["criteria"]:
-        assert key.split(".")[1] in payload_keys, key
+        assert key.split(".")[1] in ACTION_TRIGGER_KEYS, key
     assert rule["criteria"]["trigger.status"]["pattern"] == "^(canceled|timeout|abandoned)$"
     assert rule["action"]["ref"] == "avamar.cleanup_remediation"
     assert set(rule["action"]["parameters"]) == set(CLEANUP.parameters)

@@ -17,7 +17,9 @@ from wfkit import (
     MUTATING_TASKS,
     SERVER,
     WORKFLOW,
+    WRITE_STEPS,
     answer_after,
+    drifted,
     lock_is_free,
     make_runner,
     node_bytes,
@@ -26,7 +28,6 @@ from wfkit import (
     serials,
 )
 
-DRIFTED = "mcs_restored_old_flush"
 APPROVERS = {"users": ["alice", "bob"]}
 
 
@@ -38,19 +39,13 @@ def run(node, answer=None, config=None, faults=None, **params):
     return run_workflow(node, answer=answer, config=config or cfg(node), faults=faults, **params)
 
 
-def _fail_backups(node, n: int = 2) -> None:
-    for i in range(n):
-        assert node.run_backup(f"client{i:02d}")["ok"] is False
-
-
 def assert_nothing_changed(node, before_bytes) -> None:
     assert node_bytes(node) == before_bytes
     assert lock_is_free(node)
 
 
 def test_remediated_end_to_end(make_sim_node):
-    node = make_sim_node(DRIFTED, restart_seconds=0.2)
-    _fail_backups(node)
+    node = drifted(make_sim_node, restart_seconds=0.2)
     before = serials(node)
 
     detection = {"server": SERVER, "client": "<!channel>client00", "count": 2, "codes": [5704]}
@@ -109,20 +104,7 @@ def test_remediated_end_to_end(make_sim_node):
         "report",
     ]
     steps = [e["step"] for e in o["timeline"]]
-    assert steps == [
-        "diagnose",
-        "check_preconditions",
-        "approval",
-        "acquire_node_lock",
-        "rediagnose",
-        "set_gsan_minserial",
-        "write_mcs_serial",
-        "restart_mcs",
-        "verify",
-        "run_test_backup",
-        "flush_mcs",
-        "record_remediation",
-    ]
+    assert steps == ["diagnose", "check_preconditions", "approval", "acquire_node_lock", "rediagnose", *WRITE_STEPS]
     assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", e["at"]) for e in o["timeline"])
     gsan_step = o["timeline"][5]
     assert (gsan_step["before"], gsan_step["after"]) == (before["gsan"], accepted)
@@ -149,8 +131,7 @@ def test_in_sync_changes_nothing(make_sim_node):
 
 
 def test_unsafe_changes_nothing(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     node.set_scenario("maintenance_running")
     before = node_bytes(node)
     out = run(node)
@@ -162,8 +143,7 @@ def test_unsafe_changes_nothing(make_sim_node):
 
 
 def test_a_running_restore_is_unsafe_and_named(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     activity = node.start_activity("restore", "/clients/fileserver01", hang=True)
     before = node_bytes(node)
     out = run(node)
@@ -174,8 +154,7 @@ def test_a_running_restore_is_unsafe_and_named(make_sim_node):
 
 
 def test_running_backups_are_named_in_the_approval_request(make_sim_node):
-    node = make_sim_node(DRIFTED, restart_seconds=0.2)
-    _fail_backups(node)
+    node = drifted(make_sim_node, restart_seconds=0.2)
     node.start_activity("backup", "/clients/dbserver07", hang=True)
     out = run(node, answer=fixed_answer("no", "bob", "wait for the backup"))
     assert out.output["outcome"] == "rejected"
@@ -196,21 +175,12 @@ def test_mcs_left_down_by_an_unfinished_restart_is_remediated(make_sim_node):
 
 
 def test_dry_run_reports_the_plan_and_changes_nothing(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     before = node_bytes(node)
     out = run(node, dry_run=True)
     assert (out.run.status, out.output["outcome"]) == ("succeeded", "dry_run")
     plan = out.output["plan"]
-    assert [p["step"] for p in plan] == [
-        "set_gsan_minserial",
-        "write_mcs_serial",
-        "restart_mcs",
-        "verify",
-        "run_test_backup",
-        "flush_mcs",
-        "record_remediation",
-    ]
+    assert [p["step"] for p in plan] == list(WRITE_STEPS)
     proposed = out.output["timeline"][0]["detail"].rsplit(" ", 1)[-1]
     assert f"serial {proposed}" in plan[0]["does"]
     assert not set(MUTATING_TASKS) & set(out.tasks) and not out.run.inquiries
@@ -219,8 +189,7 @@ def test_dry_run_reports_the_plan_and_changes_nothing(make_sim_node):
 
 
 def test_rejected_changes_nothing(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     before = node_bytes(node)
     out = run(node, answer=fixed_answer("no", "bob", "change freeze"))
     assert (out.run.status, out.output["outcome"]) == ("succeeded", "rejected")
@@ -231,8 +200,7 @@ def test_rejected_changes_nothing(make_sim_node):
 
 
 def test_expired_changes_nothing(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     before = node_bytes(node)
     out = run(node, answer=fixed_answer("expire"))
     assert (out.run.status, out.output["outcome"]) == ("succeeded", "expired")
@@ -242,8 +210,7 @@ def test_expired_changes_nothing(make_sim_node):
 
 
 def test_no_approvers_configured_asks_nobody_and_changes_nothing(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     before = node_bytes(node)
     out = run(node, config=node_config(node, users=[]))
     assert (out.run.status, out.output["outcome"]) == ("failed", "failed")
@@ -255,8 +222,7 @@ def test_no_approvers_configured_asks_nobody_and_changes_nothing(make_sim_node):
 
 
 def test_unsafe_after_a_slow_approval_releases_the_lock(make_sim_node):
-    node = make_sim_node(DRIFTED)
-    _fail_backups(node)
+    node = drifted(make_sim_node)
     seen = {}
 
     def maintenance_starts_while_we_wait() -> None:
@@ -271,8 +237,7 @@ def test_unsafe_after_a_slow_approval_releases_the_lock(make_sim_node):
 
 
 def test_approval_not_required_by_the_config_runs_straight_through(make_sim_node):
-    node = make_sim_node(DRIFTED, restart_seconds=0.2)
-    _fail_backups(node)
+    node = drifted(make_sim_node, restart_seconds=0.2)
     out = run(node, answer=None, config=node_config(node, required=False), test_backup=False)
     assert (out.run.status, out.output["outcome"]) == ("succeeded", "remediated"), out.output["error"]
     assert not out.run.inquiries
@@ -300,8 +265,7 @@ FAILURES = [
 
 @pytest.mark.parametrize("task,fault,step,not_run", FAILURES, ids=[f[0] for f in FAILURES])
 def test_failure_names_the_step_the_state_and_stops(make_sim_node, task, fault, step, not_run):
-    node = make_sim_node(DRIFTED, restart_seconds=0.2)
-    _fail_backups(node)
+    node = drifted(make_sim_node, restart_seconds=0.2)
     command, kind, opts = fault
     node.inject_fault(command, kind, **opts)
     out = run(node)
@@ -332,8 +296,7 @@ def test_failure_names_the_step_the_state_and_stops(make_sim_node, task, fault, 
 
 @pytest.mark.parametrize("test_backup", [True, False])
 def test_still_out_of_sync_after_the_restart_is_failed_never_remediated(make_sim_node, test_backup):
-    node = make_sim_node(DRIFTED, restart_seconds=0.2)
-    _fail_backups(node)
+    node = drifted(make_sim_node, restart_seconds=0.2)
     diagnosis = {
         "result": {
             "in_sync": False,
@@ -361,10 +324,8 @@ def test_chat_down_does_not_change_the_outcome(make_sim_node):
         def post(self, channel, message, **kwargs):
             raise ConnectionError("slack unreachable")
 
-    for scenario, outcome in ((DRIFTED, "remediated"), ("healthy", "in_sync")):
-        node = make_sim_node(scenario, restart_seconds=0.2)
-        if scenario == DRIFTED:
-            _fail_backups(node)
+    for drift, outcome in ((True, "remediated"), (False, "in_sync")):
+        node = drifted(make_sim_node, restart_seconds=0.2) if drift else make_sim_node("healthy", restart_seconds=0.2)
         runner = make_runner(node, cfg(node), answer=fixed_answer("yes", "alice"))
         runner.transcript = ChatDown()
         with runner:

@@ -9,28 +9,79 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from avamar_pack.node.paths import NodePaths
 from st2_local.chat_transcript import ChatTranscript
 from st2_local.faults import Faults
 from st2_local.inquiries import Answerer, fixed_answer
 from st2_local.pack_loader import load_pack
+from st2_local.sim_pack_config import SERVER, sim_pack_config
+from st2_local.st2_api import FakeSt2Api
 from st2_local.workflow_runner import WorkflowRun, WorkflowRunner
 
-SERVER = "ava01"
 WORKFLOW = "avamar.remediate_session_tickets"
-TEST_CLIENT = "/clients/linux-test01"
+DRIFTED = "mcs_restored_old_flush"  # the KB's scenario: MCS restored from an old flush, behind GSAN
 MUTATING_TASKS = ("set_gsan_serial", "write_mcs_serial", "restart_mcs", "run_test_backup")
 FAST_PARAMS = {"mcs_restart_timeout": 60, "test_backup_timeout": 120}
 
+# The workflow's tasks, in order, on the way to ``remediated`` (core.ask is ``approval``).
+REMEDIATED_TASKS = (
+    "prepare",
+    "check_pending",
+    "diagnose",
+    "check_safety",
+    "approval",
+    "confirm_approval",
+    "acquire_lock",
+    "rediagnose",
+    "set_gsan_serial",
+    "write_mcs_serial",
+    "restart_mcs",
+    "verify",
+    "run_test_backup",
+    "flush_mcs",
+    "record_remediation",
+    "release_lock",
+    "report",
+)
+# The tasks that run while the node lock is held (a failure there reads the state, then releases).
+LOCKED_TASKS = REMEDIATED_TASKS[REMEDIATED_TASKS.index("acquire_lock") : REMEDIATED_TASKS.index("release_lock")]
+# The plan's steps after the approval, as ``plan`` and ``timeline`` name them (the GSAN step is
+# named after its action, set_gsan_minserial).
+WRITE_STEPS = ("set_gsan_minserial",) + REMEDIATED_TASKS[
+    REMEDIATED_TASKS.index("write_mcs_serial") : REMEDIATED_TASKS.index("release_lock")
+]
+# The payload of core.st2.generic.actiontrigger (st2actions/notifier/notifier.py _post_generic_trigger).
+ACTION_TRIGGER_KEYS = frozenset(
+    ("execution_id", "status", "start_timestamp", "action_name", "action_ref", "runner_ref", "parameters", "result")
+)
+
 
 def node_config(node: Any, **approval: Any) -> Dict[str, Any]:
-    return {
-        "servers": {SERVER: {"transport": "local", "avamar_root": node.root, "test_backup": {"client": TEST_CLIENT}}},
-        "approval": {"route": "avamar", "ttl_minutes": 30, **approval},
-        "remediation": {"serial_margin": 1000, "max_publickey_attempts": 6},
-    }
+    """The simulated node's pack config; ``approval`` keys over the workflow tests' own."""
+    return sim_pack_config(node.root, approval={"route": "avamar", "ttl_minutes": 30, **approval})
+
+
+def drifted(make_sim_node: Callable[..., Any], backups: int = 2, **knobs: Any) -> Any:
+    """A node in the KB's scenario whose client backups already failed ``backups`` times
+    (the evidence the diagnosis reads); ``knobs`` as ``SimNode.create`` takes them."""
+    node = make_sim_node(DRIFTED, **knobs)
+    for i in range(backups):
+        assert node.run_backup(f"client{i:02d}")["ok"] is False
+    return node
+
+
+def api_with_workflow(testcase: Any, status: str, **execution: Any) -> Tuple[FakeSt2Api, str]:
+    """A started local st2 API (closed when ``testcase``, a unittest TestCase, ends) holding one
+    remediation run in ``status``, started by stanley; ``execution``: more of add_execution's
+    arguments. The API and the run's execution id."""
+    api = FakeSt2Api().start()
+    testcase.addCleanup(api.close)
+    run_id = api.add_execution(
+        WORKFLOW, status=status, context={"user": "stanley", "pack": "avamar"}, runner="orquesta", **execution
+    )
+    return api, run_id
 
 
 def make_runner(

@@ -1,11 +1,12 @@
 """Catch-up at C speed: which lines of a block the engine must parse, and which it may pass over.
 
-The sensor reads every file in big blocks (``follower.read_blocks``), live or with a backlog
-(startup with ``read_existing_logs``, a restart after downtime, a burst): ONE path. Inside a
-block the engine parses a line only when passing over it could change a result; the searches
-below are ``bytes.find``/``rfind`` (C loops), so a block without failures costs a few scans.
+The sensor reads every file in big blocks (``sources/reader.py``: ``LineReader.read_blocks``),
+live or with a backlog (startup with ``read_existing_logs``, a restart after downtime, a burst):
+ONE path. Inside a block the engine parses a line only when passing over it could change a
+result; the searches below are ``bytes.find``/``rfind`` (C loops), so a block without failures
+costs a few scans.
 
-Why passing over is exact (the engine's ``_block`` applies these rules):
+Why passing over is exact (``BlockWalker`` at the end applies these rules):
 
 * GSAN: ``gsan.scan_line`` reports a warning only from a record whose text holds
   ``sessionkeytable``; a line without it only moves the cursor past it.
@@ -15,19 +16,37 @@ Why passing over is exact (the engine's ``_block`` applies these rules):
   lines up to that END line hold, every run they touch is closed at that END line without an
   auth failure: the assembler ends with no run open and nothing was dispatched, folded or
   counted. The engine closes the open run (if any) and moves the cursor past the END line:
-  the state the line-by-line path reaches, record for record, minus the work.
+  the state the line-by-line path reaches, record for record, minus the work. The END line is
+  recognised without a parse when it is the banner avtar writes (``----- END avtar log`` at the
+  line's start, no other ``avtar`` on it: the parser's only header candidates are the places
+  ``avtar`` occurs, so that line is one banner record); any other candidate line is parsed.
 * avtar, appended logs (runs without END banners): a line whose FIRST record is ``Info
   <6555>``/``<5552>``/``<8474>`` and whose previous fed record (the last record of the
   nearest earlier line the line-by-line path parses) is a FATAL or an outcome (5314, 6149,
   7001) opens a new run whatever came before (``RunAssembler._starts_new_run``: the run in
   progress gave up). Same reasoning: the engine passes over to that line's start, with no run
-  open, and parses from there.
+  open, and parses from there. Looked for only over ``MIN_REOPEN_SPAN`` bytes or more: over
+  fewer, parsing line by line is cheaper than the search (both are exact).
+* avtar, the lines the engine does parse (from the place it stopped to the run's end): a line
+  holding none of ``avtar.MATTER_NEEDLES`` feeds no record (``avtar.might_matter`` is False for
+  it), so only the cursor moves past it, as on the live path; the others go through
+  ``avtar.records``. The parsers' shortcuts for the common line (one standard avtar record
+  alone; a GSAN record at the line's start with no ``<`` after it) give what their general
+  header search gives, and the tests check that on every shape (tests/reliability).
 
 Finding the needles is the one scan over every byte. With the optional ``hyperscan`` package
 (Intel's Hyperscan: SIMD literal matching, all offsets of a 1 MiB block in one call, over a
 memoryview without a copy) it runs at ~10 GB/s; without it ``bytes.find`` (~1 GB/s for the short
-``5704>``) gives exactly the same lines, a third slower overall (measured: bench/catchup.py).
-The rest of the time is reading the file and parsing the failing runs exactly.
+``5704>``) gives exactly the same lines, about a third slower overall.
+
+Where the time goes (``python -m cProfile`` of bench/catchup.py's child, 256 MiB backlog, 1%
+failing runs, 1% GSAN warnings, hyperscan): before this change the failing runs' line-by-line
+parse was about two thirds of it - the reopening search repeated over the ~12 lines before every
+failure (six parses each), then every line decoded and parsed through the general header search.
+Now, of a time about 0.7x the old one: parsing the ~10 records of each failing run just over half,
+the GSAN warning lines (each one parsed, folded or suppressed) a sixth, reading the file
+(``preadv`` into the reused buffer) an eighth, the needle scan a sixteenth. bench/README.md has
+the figures against grep.
 
 Where neither shape occurs before a failure, the lines up to it are parsed one by one:
 slower, the same results.
@@ -37,9 +56,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
+from avamar_pack.detection.cursor import Cursor, Key
+from avamar_pack.detection.sources import Block, Stream
 from avamar_pack.parsing import avtar
+from avamar_pack.parsing.avtar_runs import RunAssembler
 
 try:  # optional (requirements.txt): Intel's Hyperscan finds the needles at several GB/s, bytes.find at ~1
     import hyperscan
@@ -49,6 +71,7 @@ except ImportError:  # pragma: no cover - the results are the same, only slower
 AUTH_NEEDLES = (b"5704>",)  # every record with code 5704: "<5704>", "<05704>"
 GSAN_NEEDLES = (b"sessionkeytable",)  # gsan.scan_line reports a warning only from a line holding it
 _END = b"END avtar log"
+_END_LINE = b"----- END avtar log"
 
 
 PREFILTER = "hyperscan" if hyperscan is not None else "bytes.find"
@@ -127,6 +150,7 @@ _OPENER_CODES = frozenset({avtar.CODE_INITIALIZING, avtar.CODE_CONNECTING, avtar
 _GAVE_UP_CODES = frozenset({avtar.CODE_COMMAND_DONE, avtar.CODE_ERROR_SUMMARY, avtar.CODE_EXIT_FAILURE})
 MAX_LOOK_BACK = 64  # lines looked at before an opener for the record fed before it
 MAX_OPENERS = 8  # openers tried, latest first, before parsing line by line instead (bounded work)
+MIN_REOPEN_SPAN = 4096  # bytes (about 30 lines): below that, parsing line by line is the cheaper exact way
 
 
 def last_sync(data: Buffer, start: int, limit: int) -> int:
@@ -139,11 +163,17 @@ def last_sync(data: Buffer, start: int, limit: int) -> int:
 def _records(data: Buffer, first: int, end: int) -> list:
     """The records the line-by-line path feeds from ``data[first:end]`` (none when it skips the line)."""
     text = data[first : end - 1].decode("utf-8", "replace")
-    return avtar.scan_line(text).records if avtar.might_matter(text) else []
+    return avtar.records(text) if avtar.might_matter(text) else []
 
 
 def last_reopening_line_start(data: Buffer, start: int, limit: int) -> int:
-    """Start of the last line in ``data[start:limit]`` that opens a new run whatever came before; -1 if none."""
+    """Start of the last line in ``data[start:limit]`` that opens a new run whatever came before; -1 if none.
+
+    Not looked for in fewer than ``MIN_REOPEN_SPAN`` bytes: parsing those line by line costs
+    less than the search (up to ``MAX_OPENERS`` parses and their look-backs), with the same results.
+    """
+    if limit - start < MIN_REOPEN_SPAN:
+        return -1
     pos = limit
     for _ in range(MAX_OPENERS):
         if pos <= start:
@@ -185,9 +215,118 @@ def last_closing_line_end(data: Buffer, start: int, limit: int) -> int:
             return -1
         first = line_start(data, start, hit)
         end = data.find(b"\n", hit) + 1
-        if 0 < end <= limit:
-            records = avtar.scan_line(data[first:end].decode("utf-8", "replace")).records
-            if records and records[-1].shape == "banner" and records[-1].text.startswith("END"):
-                return end
+        if 0 < end <= limit and _ends_with_end_banner(data, first, end):
+            return end
         pos = first
     return -1
+
+
+def _ends_with_end_banner(data: Buffer, first: int, end: int) -> bool:
+    """The last record of the line ``data[first:end]`` is an END banner, as ``avtar.scan_line`` says.
+
+    The banner avtar writes, ``----- END avtar log ...`` at the line's start with no other
+    ``avtar`` after it, is that without the parse: the parser's only header candidates are the
+    places where ``avtar`` occurs, the first one here is that banner (five dashes, a space,
+    ``END ``), and none follows. Any other line is parsed.
+    """
+    if data.startswith(_END_LINE, first) and data.find(b"avtar", first + len(_END_LINE), end) < 0:
+        return True
+    records = avtar.records(data[first:end].decode("utf-8", "replace"))
+    return bool(records) and records[-1].shape == "banner" and records[-1].text.startswith("END")
+
+
+class StreamRuns(Protocol):
+    """What the walker reads and moves of the engine's per-stream state."""
+
+    stream: Stream
+    cursor: Cursor
+    assembler: RunAssembler
+
+
+Feed = Callable[[Any, avtar.AvtarRecord, Key], None]  # the engine's: one record into the stream's runs
+ParseLine = Callable[[Any, int, int, Optional[str]], None]  # the engine's: one line, parsed whole
+
+
+class BlockWalker:
+    """Walks the complete lines of a ``Block``: parses those that can matter, passes over the rest
+    (the module docstring says why that is exact). ``feed`` and ``parse_line`` are the engine's."""
+
+    def __init__(self, feed: Feed, parse_line: ParseLine) -> None:
+        self.feed = feed
+        self.parse_line = parse_line
+
+    def walk(self, runs: StreamRuns, block: Block) -> None:
+        data, pos = block.data, block.lo
+        base, size = block.start - block.lo, block.lo + block.end - block.start  # data[pos:size]: the lines
+        if runs.stream.kind == "gsan":
+            self._gsan(runs, data, base, pos, size)
+            return
+        needles = Needles(data, AUTH_NEEDLES, pos, size)
+        while pos < size:
+            if not _may_pass_over(runs):  # inside a run that holds an auth failure (or a restart's first line)
+                pos = self._avtar_lines(runs, data, base, pos, size, until_passable=True)
+                continue
+            hit = needles.next_line(pos)
+            limit = size if hit < 0 else hit
+            stop = last_sync(data, pos, limit)
+            if stop > pos:
+                _pass_over(runs, base + pos, base + stop, closes_run=True)
+                pos = stop
+                continue
+            pos = self._avtar_lines(runs, data, base, pos, limit)  # no place to stop before the hit
+            if hit >= 0:
+                pos = self._avtar_lines(runs, data, base, pos, data.find(b"\n", pos) + 1)  # the line with 5704>
+
+    def _gsan(self, runs: StreamRuns, data: bytearray, base: int, pos: int, size: int) -> None:
+        """Only a line holding ``sessionkeytable`` can hold a warning: the lines between those are passed over."""
+        needles = Needles(data, GSAN_NEEDLES, pos, size)
+        while pos < size:
+            hit = needles.next_line(pos)
+            stop = size if hit < 0 else hit
+            if stop > pos:
+                _pass_over(runs, base + pos, base + stop, closes_run=False)
+                pos = stop
+            if hit >= 0:
+                end = data.find(b"\n", pos) + 1
+                self.parse_line(runs, base + pos, base + end, data[pos : end - 1].decode("utf-8", "replace"))
+                pos = end
+
+    def _avtar_lines(
+        self, runs: StreamRuns, data: bytearray, base: int, pos: int, end: int, until_passable: bool = False
+    ) -> int:
+        """The avtar lines of ``data[pos:end]`` one by one, as the engine's ``_line`` parses them; returns
+        where it stopped. ``until_passable``: stop after the first line past which ``walk`` may pass over
+        again. A line without any of ``avtar.MATTER_NEEDLES`` feeds no record (``might_matter``): for it
+        only the cursor moves, as in ``_line``."""
+        cursor, assembler, might_matter, feed = runs.cursor, runs.assembler, avtar.might_matter, self.feed
+        while pos < end:
+            nl = data.find(b"\n", pos) + 1
+            text = data[pos : nl - 1].decode("utf-8", "replace")
+            start = base + pos
+            skip = cursor.skip_in_line(start)
+            if might_matter(text):
+                for idx, record in enumerate(avtar.records(text)):
+                    if idx >= skip:
+                        feed(runs, record, (start, idx))
+            cursor.line_done(base + nl)
+            pos = nl
+            if until_passable and cursor.resume is None and not cursor.resume_counted:
+                if not assembler.open_run_has_auth_failure:  # _may_pass_over, inlined: this loop is hot
+                    break
+        return pos
+
+
+def _may_pass_over(runs: StreamRuns) -> bool:
+    cursor = runs.cursor
+    return not runs.assembler.open_run_has_auth_failure and cursor.resume is None and not cursor.resume_counted
+
+
+def _pass_over(runs: StreamRuns, start: int, end: int, closes_run: bool) -> None:
+    """Lines ``[start, end)`` that hold nothing to report; for avtar no run is open after them
+    (``last_sync``: they end with an END line, or a new run opens right after)."""
+    cursor = runs.cursor
+    cursor.skip_in_line(start)
+    if closes_run and runs.assembler.has_open_run:
+        runs.assembler.discard()  # a run without an auth failure, ended by that END banner: nothing to report
+        cursor.run_closed()
+    cursor.line_done(end)

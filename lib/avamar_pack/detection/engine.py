@@ -2,13 +2,14 @@
 
 One failure, from log line to trigger::
 
-    sources/files.py   FileSource.pull()        a Line of /usr/local/avamar/var/clientlogs/c1.log
-    engine.py          _line -> _feed            avtar.scan_line(text) -> records -> RunAssembler
+    sources/files.py   FileSource.pull()        a Block of /usr/local/avamar/var/clientlogs/c1.log
+    catchup.py         BlockWalker.walk          the lines that can matter -> avtar.records(text)
+    engine.py          _feed                     each record -> RunAssembler
     cursor.py          Cursor.record_fed         the position stays at the open run's first record
     parsing/avtar_runs AvtarRun (auth_failure)   the run ends (END, a new run, or it settles)
     engine.py          _run                      servers.py maps it; payloads.py cleans it
     folding.py         FailureFolder.add         first of the server's window -> payload; else folded
-    engine.py          _dispatch -> _save        dispatch, THEN one datastore write (cursor.py says why)
+    dispatching.py     _dispatch -> _save        dispatch, THEN one datastore write (cursor.py says why)
 
 ``poll_once()`` is one deterministic pass over every source (files first, then queued Salt
 events), then the runs that settled, the folding windows that ended, and a save if anything
@@ -19,7 +20,6 @@ pass, bounded per file by ``max_bytes_per_file``.
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set
@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Set
 from avamar_pack.config import section
 from avamar_pack.detection import catchup
 from avamar_pack.detection.cursor import Cursor, Key
+from avamar_pack.detection.dispatching import Dispatching
 from avamar_pack.detection.folding import Failure, FailureFolder, WarningSuppressor
 from avamar_pack.detection.payloads import (
     AUTH_FAILURE_TRIGGER,
@@ -34,7 +35,6 @@ from avamar_pack.detection.payloads import (
     clean_text,
     iso,
     valid_client,
-    warning_payload,
 )
 from avamar_pack.detection.positions import FilePosition, StateStore
 from avamar_pack.detection.servers import ServerMap
@@ -50,7 +50,7 @@ from avamar_pack.detection.sources import (
     StreamReset,
 )
 from avamar_pack.detection.sources.files import FileSource
-from avamar_pack.detection.sources.follower import MAX_LINE
+from avamar_pack.detection.sources.reader import MAX_LINE
 from avamar_pack.detection.sources.salt import SaltSource
 from avamar_pack.parsing import avtar, gsan
 from avamar_pack.parsing.avtar_runs import AvtarRun, RunAssembler
@@ -73,7 +73,7 @@ class _Runs:
         self.last_growth = now
 
 
-class DetectionEngine:
+class DetectionEngine(Dispatching):
     """Builds the sources, the server map and the folding from the pack config."""
 
     def __init__(
@@ -87,9 +87,8 @@ class DetectionEngine:
         from_beginning: Optional[bool] = None,
         max_line: int = MAX_LINE,
     ) -> None:
+        super().__init__(sensor_service, logger, __name__)
         sensor_cfg = section(config, "sensor")
-        self.log = logger or logging.getLogger(__name__)
-        self.service = sensor_service
         self._clock = clock
         self.window = float(setting(sensor_cfg, "dedup_window_seconds", "sensor.dedup_window_seconds"))
         if settle_seconds is None:
@@ -120,8 +119,8 @@ class DetectionEngine:
         self.salt = SaltSource(self.servers.minions, self.log)
         self.sources: List[Source] = [self.files, self.salt]
         self.streams: Dict[str, _Runs] = {}
+        self.blocks = catchup.BlockWalker(self._feed, self._line)
         self.dirty = True  # the first pass saves (positions and the globs followed)
-        self.dispatched = 0
         self.skipped: List[str] = []
         self._warned: Set[str] = set()
 
@@ -187,7 +186,8 @@ class DetectionEngine:
         elif isinstance(item, Block):
             runs = self.streams[item.stream.key]
             runs.last_growth = self.clock()
-            self._block(runs, item)
+            self.blocks.walk(runs, item)
+            self.dirty = True
         elif isinstance(item, CaughtUp):
             runs = self.streams.get(item.stream.key)
             if runs is not None:
@@ -212,52 +212,6 @@ class DetectionEngine:
         elif isinstance(item, Note):
             self._skip(item.text)
 
-    def _block(self, runs: _Runs, block: Block) -> None:
-        """Complete lines at once: parse those that can matter, pass over the rest (``catchup.py`` says why)."""
-        data, pos = block.data, block.lo
-        base, size = block.start - block.lo, block.lo + block.end - block.start  # data[pos:size]: the lines
-        gsan_only = runs.stream.kind == "gsan"
-        needles = catchup.Needles(data, catchup.GSAN_NEEDLES if gsan_only else catchup.AUTH_NEEDLES, pos, size)
-        while pos < size:
-            if not gsan_only and not self._may_pass_over(runs):
-                pos = self._one_line(runs, data, base, pos)  # inside a run that holds an auth failure
-                continue
-            hit = needles.next_line(pos)
-            limit = size if hit < 0 else hit
-            if gsan_only:
-                stop = limit
-            else:
-                stop = catchup.last_sync(data, pos, limit)
-            if stop > pos:
-                self._pass_over(runs, base + pos, base + stop, closes_run=not gsan_only)
-                pos = stop
-                if not gsan_only:
-                    continue
-            while pos < limit:  # no place to stop before the hit: the lines up to it, one by one
-                pos = self._one_line(runs, data, base, pos)
-            if hit >= 0:
-                pos = self._one_line(runs, data, base, pos)  # the line with the needle itself
-
-    def _may_pass_over(self, runs: _Runs) -> bool:
-        cursor = runs.cursor
-        return not runs.assembler.open_run_has_auth_failure and cursor.resume is None and not cursor.resume_counted
-
-    def _one_line(self, runs: _Runs, data: bytes, base: int, pos: int) -> int:
-        end = data.find(b"\n", pos) + 1
-        self._line(runs, base + pos, base + end, data[pos : end - 1].decode("utf-8", "replace"))
-        return end
-
-    def _pass_over(self, runs: _Runs, start: int, end: int, closes_run: bool) -> None:
-        """Lines ``[start, end)`` that hold nothing to report; for avtar no run is open after them
-        (``catchup.last_sync``: they end with an END line, or a new run opens right after)."""
-        cursor = runs.cursor
-        cursor.skip_in_line(start)
-        if closes_run and runs.assembler.has_open_run:
-            runs.assembler.close()  # a run without an auth failure, ended by that END banner: nothing to report
-            cursor.run_closed()
-        cursor.line_done(end)
-        self.dirty = True
-
     def _line(self, runs: _Runs, start: int, end: int, text: Optional[str], reason: str = "") -> None:
         """One line ``[start, end)`` of a stream (``text`` None: skipped by the source, ``reason`` says why)."""
         stream, cursor = runs.stream, runs.cursor
@@ -266,7 +220,7 @@ class DetectionEngine:
         else:
             skip = cursor.skip_in_line(start)
             if stream.kind != "gsan" and avtar.might_matter(text):
-                for idx, record in enumerate(avtar.scan_line(text).records):
+                for idx, record in enumerate(avtar.records(text)):
                     if idx >= skip:
                         self._feed(runs, record, (start, idx))
             if stream.kind != "avtar":
@@ -349,32 +303,16 @@ class DetectionEngine:
             self._not_mapped(f"{stream.label}: session-ticket warning not mapped to a server: {how}")
             return
         self.dirty = True
-        if not self.suppressor.admit(server, warning.code, self.clock()):
+        payload = self.suppressor.payload(server, warning, stream.source, self.clock())
+        if payload is None:
             self.log.info("warning %s of %s suppressed (one per window)", warning.code, server)
             return
-        payload = warning_payload(
-            server=server,
-            code=warning.code,
-            kind=warning.kind,
-            serial=warning.serial,
-            minserial=warning.minserial,
-            line=warning.text,
-            seen_at=iso(warning.timestamp, datetime.now(timezone.utc)),
-            source=stream.source,
-        )
         self._dispatch(TICKET_WARNING_TRIGGER, payload)
 
     def _window_ends(self, now: float) -> None:
         for payload in self.folder.due(now):
             self._dispatch(AUTH_FAILURE_TRIGGER, payload)
         self.suppressor.expire(now)
-
-    def _dispatch(self, trigger: str, payload: Dict[str, Any]) -> None:
-        # Dispatch first, then save: see "None lost, none twice" in cursor.py.
-        self.service.dispatch(trigger=trigger, payload=payload)
-        self.dispatched += 1
-        self.log.info("dispatched %s for server %s (count %s)", trigger, payload.get("server"), payload.get("count", 1))
-        self._save()
 
     def _save(self) -> None:
         files: Dict[str, FilePosition] = {}

@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from avamar_pack.detection.payloads import MAX_CLIENTS, failure_payload
+from avamar_pack.detection.payloads import MAX_CLIENTS, failure_payload, warning_payload
+from avamar_pack.parsing.gsan import TicketWarning
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,10 @@ class WarningSuppressor:
                     "window_end": float(entry["window_end"]),
                     "suppressed": int(entry.get("suppressed", 0)),
                 }
+
+    def payload(self, server: str, warning: TicketWarning, source: str, now: float) -> Optional[Dict[str, Any]]:
+        """The trigger payload of ``warning`` on ``server``; None when it is a repeat within the window (counted)."""
+        return warning_payload(server, warning, source) if self.admit(server, warning.code, now) else None
 
     def admit(self, server: str, code: int, now: float) -> bool:
         key = f"{server}|{code}"

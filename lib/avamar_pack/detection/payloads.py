@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from avamar_pack.config import validate_client_name
 from avamar_pack.errors import ValidationError
+from avamar_pack.parsing.gsan import TicketWarning
 
 AUTH_FAILURE_TRIGGER = "avamar.backup_auth_failure"
 TICKET_WARNING_TRIGGER = "avamar.session_ticket_warning"
@@ -77,25 +78,15 @@ def failure_payload(
     }
 
 
-def warning_payload(
-    *,
-    server: str,
-    code: int,
-    kind: str,
-    serial: Optional[int],
-    minserial: Optional[int],
-    line: str,
-    seen_at: str,
-    source: str,
-) -> Dict[str, Any]:
-    """``avamar.session_ticket_warning`` payload (PRODUCT.md)."""
+def warning_payload(server: str, warning: TicketWarning, source: str) -> Dict[str, Any]:
+    """``avamar.session_ticket_warning`` payload (PRODUCT.md) of a GSAN ``warning`` on ``server``."""
     return {
         "server": server,
-        "code": int(code),
-        "kind": kind,
-        "serial": serial,
-        "minserial": minserial,
-        "line": clean_text(line),
-        "seen_at": seen_at,
+        "code": int(warning.code),
+        "kind": warning.kind,
+        "serial": warning.serial,
+        "minserial": warning.minserial,
+        "line": clean_text(warning.text),
+        "seen_at": iso(warning.timestamp, datetime.now(timezone.utc)),
         "source": source,
     }

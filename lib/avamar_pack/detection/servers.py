@@ -126,6 +126,19 @@ class ServerMap:
                     best = (len(root), server.name)
         return best[1] if best else None
 
+    def _by_path(self, globs: Mapping[str, List[str]], key: str, pattern: str, log_path: Optional[str]) -> Mapped:
+        """A log read from a file: the server whose ``servers.<name>.<key>`` glob matched it, else the one
+        whose ``avamar_root`` holds it, else the only configured server; each tried only if the one before
+        found none (this runs for every line that holds a warning)."""
+        server = self._by_glob(globs, pattern)
+        if server:
+            return server, f"servers.<name>.{key}"
+        server = self._by_root(log_path)
+        if server:
+            return server, "avamar_root prefix"
+        server = self._only()
+        return (server, "only configured server") if server else (None, "")
+
     def _only(self) -> Optional[str]:
         return self.servers[0].name if len(self.servers) == 1 else None
 
@@ -146,13 +159,9 @@ class ServerMap:
                 f"names Avamar server {host!r}, which is no configured server's host or hostnames "
                 f"(add it to servers.<name>.hostnames if it is one of ours)"
             )
-        for server, how in (
-            (self._by_glob(self.client_globs, pattern), "servers.<name>.client_log_paths"),
-            (self._by_root(log_path), "avamar_root prefix"),
-            (self._only(), "only configured server"),
-        ):
-            if server:
-                return server, how
+        server, how = self._by_path(self.client_globs, "client_log_paths", pattern, log_path)
+        if server:
+            return server, how
         if not self.servers:
             return None, "no server is configured"
         return None, f"names no Avamar server and no per-server client_log_paths or avamar_root maps {log_path!r}"
@@ -170,13 +179,9 @@ class ServerMap:
         if minion:
             server = self.minions.get(minion)
             return (server, f"minion {minion}") if server else (None, f"minion {minion!r} is not mapped")
-        for server, how in (
-            (self._by_glob(self.gsan_globs, pattern), "servers.<name>.gsan_log_paths"),
-            (self._by_root(log_path), "avamar_root prefix"),
-            (self._only(), "only configured server"),
-        ):
-            if server:
-                return server, how
+        server, how = self._by_path(self.gsan_globs, "gsan_log_paths", pattern, log_path)
+        if server:
+            return server, how
         return None, (
             f"no servers.<name>.gsan_log_paths glob or avamar_root maps {log_path!r} and "
             f"{len(self.servers)} servers are configured"

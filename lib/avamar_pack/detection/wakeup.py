@@ -17,6 +17,7 @@ wait degrades to a plain timeout, i.e. polling every ``timeout`` seconds.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -128,15 +129,9 @@ class Wakeup:
             pass
 
     def close(self) -> None:
-        for fd in (self._pipe_r, self._pipe_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if self.fd is not None:
-            try:
-                os.close(self.fd)
-            except OSError:
-                pass
-            self.fd = None
-            self.watches.clear()
+        for fd in (self._pipe_r, self._pipe_w, self.fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = None
+        self.watches.clear()

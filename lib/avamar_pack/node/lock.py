@@ -37,8 +37,8 @@ from avamar_pack.transport.base import Transport
 
 LOG = logging.getLogger(__name__)
 
-OWNER_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-_API_RE = re.compile(r"^https?://[A-Za-z0-9_.:\[\]/-]{1,250}$")  # the st2 API URL recorded with a lock
+OWNER_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
+_API_RE = re.compile(r"^https?://[A-Za-z0-9_.:\[\]/-]{1,250}\Z")  # the st2 API URL recorded with a lock
 DEFAULT_TTL_S = 2 * 3600
 COMMAND_TIMEOUT_S = 30.0
 OWNER_FILE = "owner"

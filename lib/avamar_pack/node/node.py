@@ -28,7 +28,7 @@ from avamar_pack.transport.base import CommandResult, Transport
 # the caller.
 DEFAULT_COMMAND_TIMEOUT_S = 120.0
 # A node path we accept from `find` output: absolute, no control characters.
-_SAFE_PATH_RE = re.compile(r"^/[^\x00-\x1f\x7f]{1,4095}$")
+_SAFE_PATH_RE = re.compile(r"^/[^\x00-\x1f\x7f]{1,4095}\Z")
 
 
 class AvamarNode:

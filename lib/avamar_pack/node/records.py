@@ -36,7 +36,7 @@ LAST_REMEDIATION = "last_remediation"
 RECORD_NAMES = (REGISTRATION, LAST_REMEDIATION)
 MAX_RECORD_BYTES = 4096
 MAX_SERIAL = 2**63 - 1
-_NODE_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$")
+_NODE_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\Z")
 
 
 @dataclass(frozen=True)

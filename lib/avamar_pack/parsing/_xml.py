@@ -18,22 +18,12 @@ from typing import Dict, Tuple, Union
 from lxml import etree
 
 from avamar_pack.errors import ParseError
+from avamar_pack.parsing._input import bounded_bytes
 
 MAX_BYTES = 1 << 20
 
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _XML_DECL = b"<?xml"
-
-
-def _to_bytes(data: Union[bytes, str], what: str) -> bytes:
-    if isinstance(data, str):
-        data = data.encode("utf-8", "replace")
-    if not isinstance(data, (bytes, bytearray)):
-        raise ParseError(f"{what}: expected bytes or str, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > MAX_BYTES:
-        raise ParseError(f"{what}: {len(data)} bytes, more than the {MAX_BYTES} accepted")
-    return data
 
 
 def _new_parser() -> etree.XMLPullParser:
@@ -54,7 +44,7 @@ def first_element(data: Union[bytes, str], what: str) -> Tuple[str, Dict[str, st
 
     Text before ``<?xml`` (a shell prompt, the command echoed) is dropped. Any DOCTYPE is refused.
     """
-    raw = _to_bytes(data, what)
+    raw = bounded_bytes(data, what, MAX_BYTES)
     if b"\x00" in raw:  # UTF-16/32 would hide a DOCTYPE from the check below; avmaint writes UTF-8
         raise ParseError(f"{what}: NUL bytes in the XML (only UTF-8 is accepted)")
     if _DOCTYPE_RE.search(raw):

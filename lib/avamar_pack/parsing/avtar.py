@@ -190,15 +190,35 @@ def _headers(line: str) -> List[_Header]:
 
 def scan_line(line: str) -> AvtarScan:
     """Split one physical line into avtar records; never raises on text input."""
-    records: List[AvtarRecord] = []
     skipped: List[str] = []
+    return AvtarScan(_scan(line, skipped), skipped)
+
+
+def records(line: str) -> List[AvtarRecord]:
+    """``scan_line(line).records`` without the skip reasons (the sensor's hot path feeds only records)."""
+    return _scan(line, [])
+
+
+def _scan(line: str, skipped: List[str]) -> List[AvtarRecord]:
+    records: List[AvtarRecord] = []
     if len(line) > MAX_LINE:
         skipped.append(f"line of {len(line)} characters cut at {MAX_LINE}")
         line = line[:MAX_LINE]
     line = line.rstrip("\r\n")
-    if not line.strip():
-        return AvtarScan(records, skipped)
+    std = _STD_RE.match(line)
+    if std is not None and line.find("avtar", std.end()) < 0:
+        # The common line, one standard record alone: what _headers finds for it (its first
+        # "avtar" is at 20, the header matches at 0, no "avtar" follows), without the search.
+        stamp, severity, code = std.groups()
+        records.append(_record(stamp, severity, int(code), line[std.end() :], "standard", skipped))
+        return records
+    return _scan_headers(line, records, skipped)
 
+
+def _scan_headers(line: str, records: List[AvtarRecord], skipped: List[str]) -> List[AvtarRecord]:
+    """The general case of ``_scan`` (``line`` cut to ``MAX_LINE``, line end stripped): every header, the lead."""
+    if not line.strip():
+        return records
     headers = _headers(line)
     lead_end = headers[0].start if headers else len(line)
     lead = line[:lead_end]
@@ -223,12 +243,16 @@ def scan_line(line: str) -> AvtarScan:
             when = parse_timestamp(stamp.group(1)) if stamp else None
             records.append(AvtarRecord(when, "Info", 0, text, None, "banner"))
             continue
-        ts = parse_timestamp(header.stamp)
-        if ts is None:
-            skipped.append(f"impossible timestamp {header.stamp!r}: record kept without timestamp")
-        text, log_no = _split_log_no(body)
-        records.append(AvtarRecord(ts, header.severity, header.code, text, log_no, header.shape))
-    return AvtarScan(records, skipped)
+        records.append(_record(header.stamp, header.severity, header.code, body, header.shape, skipped))
+    return records
+
+
+def _record(stamp: str, severity: str, code: int, body: str, shape: str, skipped: List[str]) -> AvtarRecord:
+    ts = parse_timestamp(stamp)
+    if ts is None:
+        skipped.append(f"impossible timestamp {stamp!r}: record kept without timestamp")
+    text, log_no = _split_log_no(body)
+    return AvtarRecord(ts, severity, code, text, log_no, shape)
 
 
 def scan_lines(lines) -> AvtarScan:

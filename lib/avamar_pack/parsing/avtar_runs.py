@@ -62,6 +62,8 @@ _LOG_PATH_RE = re.compile(r"Log file path:\s*(\S.{0,1023}?)\s*$")
 _ACCOUNT_RE = re.compile(r"--account=[\"']?(/[^\s\"']{1,512})")
 _CLEAN_END_RE = re.compile(r"\b0 errors, 0 fatal errors\b")
 _RECONNECT_CODES = frozenset({CODE_CONNECTING, CODE_INITIALIZING})
+_CONTEXT_CODES = frozenset({CODE_LOG_FILE_PATH, CODE_CONNECTING})  # what _Run._context reads besides --account=
+_OUTCOME_CODES = frozenset({CODE_COMMAND_DONE, CODE_EXIT_FAILURE, CODE_ERROR_SUMMARY})  # only trailer lines follow
 
 
 @dataclass(frozen=True)
@@ -136,9 +138,11 @@ class _Run:
 
     def add(self, record: AvtarRecord) -> None:
         self.records_seen += 1
-        if record.timestamp is not None:
-            self.started_at = self.started_at or record.timestamp
-            self.ended_at = record.timestamp
+        code, text, stamp = record.code, record.text, record.timestamp
+        if stamp is not None:
+            if self.started_at is None:
+                self.started_at = stamp
+            self.ended_at = stamp
         failure = record.severity in FAILURE_SEVERITIES
         if len(self.records) < MAX_RUN_LINES:
             self.records.append(record)
@@ -146,34 +150,31 @@ class _Run:
             self.failure_lines_over_cap += 1
             self.records.append(record)
         if record.shape == "banner":
-            if record.text.startswith("START"):
+            if text.startswith("START"):
                 self.has_start_banner = True
-            elif _CLEAN_END_RE.search(record.text):
+            elif _CLEAN_END_RE.search(text):
                 self.clean_end = True
             return
-        self._context(record)
-        if failure and record.code not in self.codes and len(self.codes) < MAX_CODES:
-            self.codes.append(record.code)
-        if record.severity == "FATAL":
-            self.failed = self.gave_up = True
-            self.first_fatal = self.first_fatal or record.text
-        if failure and record.code == CODE_AUTH_FAIL:
-            self.auth_failure = True
-            if self.fatal_message is None:
-                self.fatal_message = record.text
-            if self.ticket is None:
-                self.ticket = parse_ticket(record.text)
-        if record.code == CODE_COMMAND_DONE:
+        if code in _CONTEXT_CODES or (self.account_client is None and "--account=" in text):
+            self._context(record)
+        if failure:
+            if code not in self.codes and len(self.codes) < MAX_CODES:
+                self.codes.append(code)
+            if record.severity == "FATAL":
+                self.failed = self.gave_up = True
+                self.first_fatal = self.first_fatal or text
+            if code == CODE_AUTH_FAIL:
+                self.auth_failure = True
+                if self.fatal_message is None:
+                    self.fatal_message = text
+                if self.ticket is None:
+                    self.ticket = parse_ticket(text)
+        if code in _OUTCOME_CODES:
             self.has_outcome = self.gave_up = True
-            if "Command failed" in record.text:
+            if code == CODE_EXIT_FAILURE or (code == CODE_COMMAND_DONE and "Command failed" in text):
                 self.failed = True
-            elif "Command completed" in record.text:
+            elif code == CODE_COMMAND_DONE and "Command completed" in text:
                 self.completed_ok = True
-        elif record.code == CODE_EXIT_FAILURE:
-            self.has_outcome = self.gave_up = True
-            self.failed = True
-        elif record.code == CODE_ERROR_SUMMARY:
-            self.has_outcome = self.gave_up = True
 
     def _context(self, record: AvtarRecord) -> None:
         """Who the run is: the log path (client), the server it connects to, the account."""
@@ -294,6 +295,12 @@ class RunAssembler:
     def close(self) -> List[AvtarRun]:
         """End of input for good (file removed, batch done): complete the run in progress."""
         return self._close()
+
+    def discard(self) -> None:
+        """``close()`` for a caller that knows the run in progress holds nothing it reports (no auth
+        failure): the same state afterwards, without building the run."""
+        self._run = None
+        self._dirty = False
 
     def _starts_new_run(self, record: AvtarRecord) -> bool:
         current = self._run

@@ -19,7 +19,7 @@ MAX_LINES = 1000
 
 _STATUS_RE = re.compile(
     r"^\s{0,8}(?:dpnctl: {1,4}(?:INFO|WARNING|WARN|ERROR): {1,4})?"
-    r"(?P<name>[A-Za-z][A-Za-z0-9 _-]{0,60}?) status: {0,4}(?P<value>[A-Za-z][A-Za-z0-9 _/-]{0,60}?)\.?\s*$"
+    r"(?P<name>[A-Za-z][A-Za-z0-9 _-]{0,60}?) status: {0,4}(?P<value>[A-Za-z][A-Za-z0-9 _/-]{0,60}?)\.?\s*\Z"
 )
 _FIELDS = {
     "gsan": "gsan",

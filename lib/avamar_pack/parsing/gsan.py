@@ -127,12 +127,25 @@ def _serial(raw: Optional[str]) -> Optional[int]:
     return None
 
 
+def _headers(line: str) -> List[re.Match[str]]:
+    """``list(_HEADER_RE.finditer(line))``, the common line (one record, at its start) without the search.
+
+    A header matching at 0 is the first one ``finditer`` returns, and every header holds a ``<``:
+    when none follows the first one, there is no other (``finditer`` would try the expression at
+    every later position to find that out).
+    """
+    first = _HEADER_RE.match(line)
+    if first is not None and line.find("<", first.end()) < 0:
+        return [first]
+    return list(_HEADER_RE.finditer(line))
+
+
 def scan_line(line: str) -> List[TicketWarning]:
     """Every session-ticket warning (1479, 1418, 1426) on one physical line, in order."""
     if not isinstance(line, str) or not might_matter(line):
         return []
     line = line[:MAX_LINE].rstrip("\r\n")
-    headers = list(_HEADER_RE.finditer(line))
+    headers = _headers(line)
     warnings: List[TicketWarning] = []
     for i, match in enumerate(headers):
         code = int(match.group("code"))

@@ -93,10 +93,10 @@ SUCCESS_STATUSES = frozenset({"completed", "completed w/exception(s)"})
 #: Statuses that mean the activity is still going ([C] names).
 ACTIVE_STATUSES = frozenset({"running", "waiting-client", "waiting-queued", "waiting"})
 
-_FIRST_LINE_RE = re.compile(r"^\s*(-?[0-9]{1,9}),(-?[0-9]{1,9}),(.*)$")
-_ACTIVITY_ID_RE = re.compile(r"^\s*activity[-_ ]?id\s*[:=]?\s*([0-9]{1,32})\s*$", re.IGNORECASE)
-_BARE_ID_RE = re.compile(r"^\s*([0-9]{1,32})\s*$")
-_DASH_LINE_RE = re.compile(r"^\s*-+(?: +-+)*\s*$")
+_FIRST_LINE_RE = re.compile(r"^\s*(-?[0-9]{1,9}),(-?[0-9]{1,9}),(.*)\Z")
+_ACTIVITY_ID_RE = re.compile(r"^\s*activity[-_ ]?id\s*[:=]?\s*([0-9]{1,32})\s*\Z", re.IGNORECASE)
+_BARE_ID_RE = re.compile(r"^\s*([0-9]{1,32})\s*\Z")
+_DASH_LINE_RE = re.compile(r"^\s*-+(?: +-+)*\s*\Z")
 _DASH_RUN_RE = re.compile(r"-+")
 
 _COLUMNS = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from avamar_pack.errors import ParseError, ValidationError
+from avamar_pack.parsing._input import bounded_bytes
 
 MAX_SERIAL = 2**63 - 1
 MAX_BYTES = 64  # 19 digits fit easily; anything longer is not a serial file
@@ -28,13 +29,7 @@ class SrlValue:
 
 def parse_srl_detail(data: Union[bytes, str]) -> SrlValue:
     """The serial and whether the file ended with a (tolerated) newline."""
-    if isinstance(data, str):
-        data = data.encode("utf-8", "replace")
-    if not isinstance(data, (bytes, bytearray)):
-        raise ParseError(f"sessionticket.srl: expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > MAX_BYTES:
-        raise ParseError(f"sessionticket.srl: {len(data)} bytes, too long for a serial")
+    data = bounded_bytes(data, "sessionticket.srl", MAX_BYTES)
     body = data[:-1] if data.endswith(b"\n") else data
     if not body:
         raise ParseError("sessionticket.srl is empty")

@@ -8,7 +8,7 @@ know (404) may belong to another st2 instance managing the same node, so it is "
 like an unreachable API: the age rule decides. The question is not asked for an owner that is
 not an st2 execution id (a single action's own lock) nor for a lock whose record names another
 st2 API URL. A take-over is reported in
-``result["lock"]["took_over"]`` (previous owner, its st2 status) for the chat note.
+``lock.took_over`` of the result (previous owner, its st2 status) and in a note for the chat.
 
 When the re-check says unsafe, a lock this call took is given back at once (an unsafe answer
 leaves nothing behind); a lock the owner already held is kept for its ``release_node_lock``.
@@ -16,13 +16,13 @@ leaves nothing behind); a lock the owner already held is kept for its ``release_
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from dataclasses import replace
+from typing import Callable, Optional, Tuple
 
 from avamar_pack.errors import LockHeld
 from avamar_pack.node.lock import LockInfo, LockStatus
 from avamar_pack.node.node import AvamarNode
-from avamar_pack.remediation.check_preconditions import check_preconditions
-from avamar_pack.remediation.steps import step
+from avamar_pack.remediation.check_preconditions import PreconditionsReport, check_preconditions
 from avamar_pack.st2api import LIVE_STATUSES, St2Api, St2ApiError
 
 ST2_EXECUTION_ID_LEN = 24
@@ -34,37 +34,36 @@ Liveness = Callable[[str], Tuple[Optional[bool], Optional[str]]]
 def acquire_node_lock(
     node: AvamarNode,
     lock_owner: str,
-    result: Dict[str, Any],
     *,
     liveness: Optional[Liveness] = None,
     st2_api: Optional[str] = None,
-) -> Dict[str, Any]:
-    result.update(safe=False, reasons=[], lock=None)
+) -> PreconditionsReport:
+    """The lock taken (``lock``) and the preconditions re-checked under it (``safe``, ``reasons``, ...)."""
+    taking = PreconditionsReport()  # what a failure to take the lock reports: safe false, no lock
     judge = _judge(liveness, st2_api) if liveness is not None else None
     refused: Optional[LockHeld] = None
-    with step("lock"):
+    with taking.step("lock"):
         try:
             status = node.lock.acquire(lock_owner, judge=judge, st2_api=st2_api).with_scope("workflow")
         except LockHeld as exc:
             refused = exc
+    report = check_preconditions(node, lock_owner)
     if refused is not None:
         # Someone live holds it: not an error of this action, an unsafe answer (like the check).
-        check_preconditions(node, result, lock_owner)
-        if not any("node lock" in reason for reason in result["reasons"]):
-            result["reasons"].append(str(refused))  # e.g. lost every race for it
-        result["safe"] = False
-        return result
-    check_preconditions(node, result, lock_owner)
-    result["lock"] = status.as_dict()
+        if not any("node lock" in reason for reason in report.reasons):
+            report.reasons.append(str(refused))  # e.g. lost every race for it
+        report.safe = False
+        return report
+    report.lock = status
     if status.took_over is not None:
-        result["notes"].append(_takeover_note(status))
-    if not result["safe"] and status.acquired:
-        with step("release_lock", f"the node lock is still held by {lock_owner}; remove it with release_node_lock"):
+        report.notes.append(_takeover_note(status))
+    if not report.safe and status.acquired:
+        with report.step(
+            "release_lock", f"the node lock is still held by {lock_owner}; remove it with release_node_lock"
+        ):
             node.lock.release(lock_owner)
-        result["lock"] = LockStatus(
-            owner=lock_owner, acquired=True, released=True, took_over=status.took_over, scope="workflow"
-        ).as_dict()
-    return result
+        report.lock = replace(status, holder=None, released=True)
+    return report
 
 
 def _judge(liveness: Liveness, st2_api: Optional[str]) -> Callable[[LockInfo], Optional[Tuple[str, Optional[str]]]]:

@@ -16,17 +16,37 @@ approval request names them, ``activities`` lists them). The lock is taken by
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from avamar_pack.errors import AvamarPackError
+from avamar_pack.node.lock import LockStatus
 from avamar_pack.node.node import AvamarNode
+from avamar_pack.remediation.report import StepReport, optional
 
 BLOCKING_KINDS = ("restore", "replication")
 MAX_LISTED_ACTIVITIES = 50
 
 
-def check_preconditions(node: AvamarNode, result: Dict[str, Any], lock_owner: Optional[str] = None) -> Dict[str, Any]:
-    """Fill ``result`` with ``safe, reasons, notes, services, maintenance, activities, lock``.
+@dataclass
+class PreconditionsReport(StepReport):
+    """The result of ``check_preconditions`` and of ``acquire_node_lock`` (which re-checks under the lock).
+
+    ``lock``: the lock as read (check) or as taken (acquire), None when it could not be read.
+    The four read-outs are set by the check; an ``acquire_node_lock`` that failed before it
+    reports ``safe``, ``reasons`` and ``lock`` only."""
+
+    safe: bool = False
+    reasons: List[str] = field(default_factory=list)
+    lock: Optional[LockStatus] = None
+    notes: Optional[List[str]] = optional()
+    services: Optional[Dict[str, Optional[str]]] = optional()
+    maintenance: Optional[Dict[str, Any]] = optional()
+    activities: Optional[List[Dict[str, Any]]] = optional()
+
+
+def check_preconditions(node: AvamarNode, lock_owner: Optional[str] = None) -> PreconditionsReport:
+    """``safe, reasons, notes, services, maintenance, activities, lock``; never raises for a read failure.
 
     ``lock_owner``: the caller's own lock is not a reason (``acquire_node_lock`` re-checks under it)."""
     reasons: List[str] = []
@@ -34,25 +54,24 @@ def check_preconditions(node: AvamarNode, result: Dict[str, Any], lock_owner: Op
     services: Dict[str, Optional[str]] = {}
     maintenance: Dict[str, Any] = {}
     activities: List[Dict[str, Any]] = []
-    result.update(
-        safe=False, reasons=reasons, notes=notes, services=services, maintenance=maintenance, activities=activities
+    report = PreconditionsReport(
+        reasons=reasons, notes=notes, services=services, maintenance=maintenance, activities=activities
     )
 
     _check_services(node, services, reasons, notes)
     _check_maintenance(node, maintenance, reasons)
     _check_activities(node, services.get("mcs"), activities, reasons, notes)
     try:
-        status = node.lock.status(lock_owner)
-        result["lock"] = status.as_dict()
-        holder = status.holder
-        if holder is not None and not holder.stale and not status.held_by_caller:
+        report.lock = node.lock.status(lock_owner)
+        holder = report.lock.holder
+        if holder is not None and not holder.stale and not report.lock.held_by_caller:
             reasons.append(f"another remediation holds the node lock: {holder.describe()}")
     except AvamarPackError as exc:
-        result["lock"] = None
+        report.lock = None
         reasons.append(f"the node lock could not be checked: {exc}")
 
-    result["safe"] = not reasons
-    return result
+    report.safe = not reasons
+    return report
 
 
 def _check_services(node: AvamarNode, services: Dict[str, Optional[str]], reasons: List[str], notes: List[str]) -> None:

@@ -17,14 +17,15 @@ never a reason to stop. ``detection`` (the trigger payload, untrusted) is valida
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from avamar_pack import trigger_evidence
-from avamar_pack.diagnosis import diagnose, evidence_from_avtar_lines, evidence_from_gsan_lines
+from avamar_pack.diagnosis import Diagnosis, diagnose, evidence_from_avtar_lines, evidence_from_gsan_lines
 from avamar_pack.errors import AvamarPackError
 from avamar_pack.node import records
 from avamar_pack.node.node import AvamarNode
-from avamar_pack.remediation.steps import step
+from avamar_pack.remediation.report import StepReport
 
 GSAN_LOG_PATTERNS = ("gsan.log*", "err.log*")
 MAX_GSAN_FILES = 12
@@ -34,30 +35,68 @@ MAX_CLIENT_FILES = 20
 CLIENT_TAIL_LINES = 400
 
 
+@dataclass
+class DiagnosisReport(StepReport):
+    """The serials and MCS's state as they are read (a failure reports what was read so far), then
+    the diagnosis (``Diagnosis.to_dict``: PRODUCT.md's fields) and what it was based on.
+
+    ``mcs_status`` is a key once it was asked for, None when it could not be read (then
+    ``unread_finding`` says why, second in ``findings``)."""
+
+    gsan_minserial: Optional[int] = None
+    mcs_serial: Optional[int] = None
+    mcs_status_read: bool = False
+    mcs_status: Optional[str] = None
+    unread_finding: str = ""
+    diagnosis: Optional[Diagnosis] = None
+    gsan_logs: Optional[List[str]] = None
+    client_logs: Optional[List[str]] = None
+    last_remediation: Optional[records.NodeRecord] = None
+    verify_serial: Optional[int] = None
+    detection: Optional[trigger_evidence.TriggerEvidence] = None
+
+    def as_result(self) -> Dict[str, Any]:
+        result: Dict[str, Any] = {}
+        if self.gsan_minserial is not None:
+            result["gsan_minserial"] = self.gsan_minserial
+        if self.mcs_serial is not None:
+            result["mcs_serial"] = self.mcs_serial
+        if self.mcs_status_read:
+            result["mcs_status"] = self.mcs_status
+        if self.diagnosis is None:
+            return result
+        result.update(self.diagnosis.to_dict())
+        if self.unread_finding:
+            result["findings"].insert(1, self.unread_finding)
+        result["logs_read"] = {"gsan": self.gsan_logs, "client": self.client_logs}
+        result["last_remediation"] = self.last_remediation.as_dict() if self.last_remediation else None
+        result["verify_serial"] = self.verify_serial
+        result["detection"] = None if self.detection is None else self.detection.as_dict()
+        return result
+
+
 def diagnose_session_tickets(
     node: AvamarNode,
     server: str,
     margin: int,
-    result: Dict[str, Any],
     *,
     detection: Any = None,
     verify_serial: Optional[int] = None,
-) -> Dict[str, Any]:
-    with step("read_keytable"):
-        gsan_minserial = node.keytable().minimal_serial
-    result["gsan_minserial"] = gsan_minserial
-    with step("read_srl"):
-        mcs_serial = node.read_srl()
-    result["mcs_serial"] = mcs_serial
-    mcs_status, unread = _read_mcs_status(node)
-    result["mcs_status"] = mcs_status
-    mcs_up = None if mcs_status is None else mcs_status == "up"
+) -> DiagnosisReport:
+    report = DiagnosisReport(verify_serial=verify_serial)
+    with report.step("read_keytable"):
+        report.gsan_minserial = gsan_minserial = node.keytable().minimal_serial
+    with report.step("read_srl"):
+        report.mcs_serial = mcs_serial = node.read_srl()
+    report.mcs_status, report.unread_finding = _read_mcs_status(node)
+    report.mcs_status_read = True
+    mcs_up = None if report.mcs_status is None else report.mcs_status == "up"
 
-    with step("read_gsan_logs"):
+    with report.step("read_gsan_logs"):
         gsan_dir = posixpath.dirname(node.paths.gsan_log)
         gsan_files = node.list_files(gsan_dir, GSAN_LOG_PATTERNS, MAX_GSAN_FILES)
         gsan_lines = node.grep_ticket_warnings(gsan_files, MAX_GSAN_LINES)
-    with step("read_client_logs"):
+    with report.step("read_client_logs"):
         client_files = node.list_files(node.paths.client_log_dir, CLIENT_LOG_PATTERNS, MAX_CLIENT_FILES)
         client_lines: List[str] = []
         for lines in node.tail_files(client_files, CLIENT_TAIL_LINES).values():
@@ -76,7 +115,7 @@ def diagnose_session_tickets(
             f"The pack last remediated this node at {last.node_time.isoformat(sep=' ')} (node clock, "
             f"serial {last.serial}): evidence logged before it is not counted."
         )
-    with step("diagnose"):
+    with report.step("diagnose"):
         diagnosis = diagnose(
             server,
             gsan_minserial,
@@ -89,14 +128,10 @@ def diagnose_session_tickets(
             registered_at=registered_at,
             context=context,
         )
-    result.update(diagnosis.to_dict())
-    if unread:
-        result["findings"].insert(1, unread)
-    result["logs_read"] = {"gsan": gsan_files, "client": client_files}
-    result["last_remediation"] = last.as_dict() if last else None
-    result["verify_serial"] = verify_serial
-    result["detection"] = trigger.as_dict()
-    return result
+    report.diagnosis = diagnosis
+    report.gsan_logs, report.client_logs = gsan_files, client_files
+    report.last_remediation, report.detection = last, trigger
+    return report
 
 
 def _read_record(node: AvamarNode, name: str, notes: List[str]) -> Optional[records.NodeRecord]:

@@ -14,15 +14,40 @@ must not have gone below what it held nor below GSAN's floor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from avamar_pack.errors import StepFailed
 from avamar_pack.node import records
+from avamar_pack.node.lock import LockStatus
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.remediation import lock_scope
-from avamar_pack.remediation.steps import step
+from avamar_pack.remediation.report import StepReport, optional
 
 BY_HAND = "run `mcserver.sh --flush` on the utility node once MCS is up on the new serial"
+
+
+@dataclass
+class FlushReport(StepReport):
+    """``flushed``, or ``skipped`` (why); the state read before (``gsan_minserial``,
+    ``srl_before``, ``mcs_status``, ``serial``: the registered serial to keep, None when none
+    is known) and ``srl_after``. ``serial`` is a key once the state was read."""
+
+    flushed: bool = False
+    skipped: Optional[str] = None
+    srl_before: Optional[int] = None
+    srl_after: Optional[int] = None
+    gsan_minserial: Optional[int] = None
+    mcs_status: Optional[str] = None
+    state_read: bool = False
+    serial: Optional[int] = None
+    lock: Optional[LockStatus] = optional()
+
+    def as_result(self) -> Dict[str, Any]:
+        result = super().as_result()
+        del result["state_read"]
+        if not self.state_read:
+            del result["serial"]
+        return result
 
 
 def flush_mcs(
@@ -31,63 +56,63 @@ def flush_mcs(
     enabled: bool,
     timeout: float,
     lock_owner: Optional[str],
-    result: Dict[str, Any],
     serial: Optional[int] = None,
-) -> Dict[str, Any]:
-    result.update(flushed=False, skipped=None, srl_before=None, srl_after=None, gsan_minserial=None, mcs_status=None)
+) -> FlushReport:
+    report = FlushReport()
     if not enabled:
-        result["skipped"] = "remediation.flush_mcs is false in the pack config"
-        return result
-    with step("read_state"):
+        report.skipped = "remediation.flush_mcs is false in the pack config"
+        return report
+    with report.step("read_state"):
         gsan = node.keytable().minimal_serial
         before = node.read_srl()
         mcs = node.mcs_status()
         if serial is None:
             registration = records.read_record(node, records.REGISTRATION)
             serial = registration.serial if registration else None
-    result.update(gsan_minserial=gsan, srl_before=before, mcs_status=mcs, serial=serial)
+    report.gsan_minserial, report.srl_before, report.mcs_status = gsan, before, mcs
+    report.serial, report.state_read = serial, True
     unchanged = f"nothing was run: GSAN {gsan}, MCS .srl {before}, MCS {mcs or 'status unknown'}"
     if serial is None:
-        raise StepFailed(
+        raise report.failed(
             "check_state",
             "no registered serial to keep: pass serial (the remediation's accepted "
             "serial) or run set_gsan_minserial first",
             unchanged,
         )
     if gsan != serial or before < serial:
-        raise StepFailed(
+        raise report.failed(
             "check_state",
             f"the node does not hold the registered serial {serial} (GSAN {gsan}, "
             f"MCS .srl {before}): flushing would keep the drift in MCS's backup",
             unchanged,
         )
     if mcs != "up":
-        raise StepFailed(
+        raise report.failed(
             "check_state",
             f"MCS is not up (dpnctl: {mcs or 'not reported'}): it cannot flush",
             f"{unchanged}; {BY_HAND}",
         )
 
-    with lock_scope.held(node, lock_owner, "flush_mcs", result):
+    with lock_scope.held(node, lock_owner, "flush_mcs", report):
         slow = (
             f"mcserver.sh --flush ran past {timeout:g}s: the flush may or may not have completed; "
             f"GSAN {gsan}, MCS .srl {before} before it; {BY_HAND}"
         )
-        with step(
+        with report.step(
             "flush",
             f"mcserver.sh --flush failed: MCS's latest flush may hold an older serial; GSAN {gsan}, "
             f"MCS .srl {before}; {BY_HAND}",
             on_timeout=slow,
         ):
             node.flush_mcs(timeout=timeout)
-        with step("verify", f"mcserver.sh --flush ran; the .srl could not be read back (it held {before})"):
+        with report.step("verify", f"mcserver.sh --flush ran; the .srl could not be read back (it held {before})"):
             after = node.read_srl()
-        result["srl_after"] = after
+        report.srl_after = after
         if after < before or after < gsan:
-            raise StepFailed(
+            raise report.failed(
                 "verify",
                 f"after the flush the .srl reads {after} (before: {before}, GSAN: {gsan})",
                 f"MCS .srl {after}, GSAN {gsan}: re-run diagnose_session_tickets",
             )
-        result["flushed"] = True
-    return result
+        report.flushed = True
+    return report

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from dataclasses import dataclass
+from typing import Optional
 
+from avamar_pack.node.lock import LockStatus
 from avamar_pack.node.node import AvamarNode
-from avamar_pack.remediation.steps import step
+from avamar_pack.remediation.report import StepReport, optional
 
 
-def release_node_lock(node: AvamarNode, lock_owner: str, result: Dict[str, Any]) -> Dict[str, Any]:
+@dataclass
+class ReleaseReport(StepReport):
+    """``released``: this call removed the lock (``was_held`` says the same: a lock the owner did
+    not hold is not an error). A failure reports nothing but the error."""
+
+    owner: Optional[str] = optional()
+    released: Optional[bool] = optional()
+    was_held: Optional[bool] = optional()
+    lock: Optional[LockStatus] = optional()
+
+
+def release_node_lock(node: AvamarNode, lock_owner: str) -> ReleaseReport:
     """Release the lock held by ``lock_owner``; a free lock is fine (idempotent)."""
-    with step("release_lock", "the node lock is unchanged"):
+    report = ReleaseReport()
+    with report.step("release_lock", "the node lock is unchanged"):
         status = node.lock.release(lock_owner)
-    result.update(
-        owner=lock_owner,
-        released=status.released,
-        was_held=status.released,
-        lock=status.with_scope("workflow").as_dict(),
-    )
-    return result
+    report.owner, report.released, report.was_held = lock_owner, status.released, status.released
+    report.lock = status.with_scope("workflow")
+    return report

@@ -9,16 +9,43 @@ never leaves the node (see ``node.commands.EXPORT_KEY_SCRIPT``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 from avamar_pack import serials
-from avamar_pack.errors import AvamarPackError, StepFailed
+from avamar_pack.errors import AvamarPackError
 from avamar_pack.node import commands, records
 from avamar_pack.node.keystore import KeyExportPlan, export_public_key, remove_temp_dir
+from avamar_pack.node.lock import LockStatus
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.parsing.avmaint import is_invalid_parameters, parse_avmaint_error
 from avamar_pack.remediation import lock_scope
-from avamar_pack.remediation.steps import step
+from avamar_pack.remediation.report import StepReport, optional
+
+
+@dataclass
+class GsanSerialReport(StepReport):
+    """The result of ``set_gsan_minserial``; ``optional()`` keys appear on the paths that set them.
+
+    ``attempts``: one ``{serial, accepted, error}`` per ``avmaint publickey`` run; ``before``: the
+    serials read first; ``noop``: GSAN already held the serial; ``planned_commands``/``note``: a
+    dry run; ``gsan_minserial``: read back after the registration."""
+
+    dry_run: bool = False
+    accepted_serial: Optional[int] = None
+    attempts: List[Dict[str, Any]] = field(default_factory=list)
+    verified: bool = False
+    before: Optional[Dict[str, int]] = optional()
+    noop: Optional[bool] = optional()
+    temp_dir: Optional[str] = optional()
+    planned_commands: Optional[List[List[str]]] = optional()
+    note: Optional[str] = optional()
+    lock: Optional[LockStatus] = optional()
+    temp_dir_removed: Optional[bool] = optional()
+    gsan_minserial: Optional[int] = optional()
+    registration_recorded: Optional[bool] = optional()
+    registration_record_error: Optional[str] = optional()
+    registered_at_node_time: Optional[str] = optional()
 
 
 def set_gsan_minserial(
@@ -29,62 +56,62 @@ def set_gsan_minserial(
     margin: int,
     dry_run: bool,
     lock_owner: Optional[str],
-    result: Dict[str, Any],
-) -> Dict[str, Any]:
-    attempts: List[Dict[str, Any]] = []
-    result.update(accepted_serial=None, attempts=attempts, verified=False, dry_run=dry_run)
+) -> GsanSerialReport:
+    report = GsanSerialReport(dry_run=dry_run)
 
-    with step("read_serials"):
+    with report.step("read_serials"):
         gsan_before = node.keytable().minimal_serial
         mcs = node.read_srl()
-    result["before"] = {"gsan_minserial": gsan_before, "mcs_serial": mcs}
+    report.before = {"gsan_minserial": gsan_before, "mcs_serial": mcs}
     if gsan_before == serial:
         # A re-run after success: GSAN already holds exactly this serial. Nothing to do.
-        result.update(accepted_serial=serial, verified=True, noop=True)
-        return result
-    with step("check_serial"):
+        report.accepted_serial, report.verified, report.noop = serial, True, True
+        return report
+    with report.step("check_serial"):
         serials.check_new_serial(serial, gsan_before, mcs)
 
     plan = KeyExportPlan.new(node.paths.keystore)
-    result["temp_dir"] = plan.temp_dir
+    report.temp_dir = plan.temp_dir
     if dry_run:
-        result["planned_commands"] = plan.create_commands() + [
+        report.planned_commands = plan.create_commands() + [
             commands.publickey(plan.keyfile, serial),
             commands.KEYTABLE,
             plan.cleanup_command(),
         ]
-        result["note"] = (
+        report.note = (
             f"dry run: nothing was run that writes; on MSG_ERR_INVALID_PARAMETERS up to "
             f"{max_attempts - 1} higher serials would be tried"
         )
-        return result
+        return report
 
     def unchanged() -> str:  # read back when a step fails: says what GSAN holds NOW
         return gsan_left(node, gsan_before, mcs)
 
-    with lock_scope.held(node, lock_owner, "set_gsan_minserial", result):
+    with lock_scope.held(node, lock_owner, "set_gsan_minserial", report):
         try:
-            with step("export_public_key", unchanged):
+            with report.step("export_public_key", unchanged):
                 keyfile = export_public_key(node, plan)
-            accepted = _register(node, keyfile, serial, max_attempts, margin, attempts, unchanged)
+            accepted = _register(node, report, keyfile, serial, max_attempts, margin, unchanged)
         finally:
-            result["temp_dir_removed"] = remove_temp_dir(node, plan)
-        result["accepted_serial"] = accepted
-        with step("verify", f"GSAN accepted serial {accepted} but it could not be read back; MCS unchanged at {mcs}"):
+            report.temp_dir_removed = remove_temp_dir(node, plan)
+        report.accepted_serial = accepted
+        with report.step(
+            "verify", f"GSAN accepted serial {accepted} but it could not be read back; MCS unchanged at {mcs}"
+        ):
             after = node.keytable().minimal_serial
-        result["gsan_minserial"] = after
+        report.gsan_minserial = after
         if after != accepted:
-            raise StepFailed(
+            raise report.failed(
                 "verify",
                 f"GSAN's minimal serial reads {after} after serial {accepted} was accepted",
                 f"GSAN minimal serial {after}; MCS unchanged at {mcs}: do not write MCS",
             )
-        result["verified"] = True
-        result["registration_recorded"] = _record_registration(node, accepted, lock_owner, result)
-    return result
+        report.verified = True
+        report.registration_recorded = _record_registration(node, accepted, lock_owner, report)
+    return report
 
 
-def _record_registration(node: AvamarNode, serial: int, owner: Optional[str], result: Dict[str, Any]) -> bool:
+def _record_registration(node: AvamarNode, serial: int, owner: Optional[str], report: GsanSerialReport) -> bool:
     """When GSAN took ``serial`` (node clock): evidence before it is stale for the verification.
 
     Not fatal: GSAN holds the serial either way; without the record the verification judges the
@@ -92,9 +119,9 @@ def _record_registration(node: AvamarNode, serial: int, owner: Optional[str], re
     try:
         record = records.write_record(node, records.REGISTRATION, serial, owner=owner, gsan_minserial=serial)
     except (AvamarPackError, ValueError) as exc:
-        result["registration_record_error"] = str(exc)[:300]
+        report.registration_record_error = str(exc)[:300]
         return False
-    result["registered_at_node_time"] = record.as_dict()["node_time"]
+    report.registered_at_node_time = record.as_dict()["node_time"]
     return True
 
 
@@ -117,18 +144,19 @@ def gsan_left(node: AvamarNode, before: int, mcs: int) -> str:
 
 def _register(
     node: AvamarNode,
+    report: GsanSerialReport,
     keyfile: str,
     serial: int,
     max_attempts: int,
     margin: int,
-    attempts: List[Dict[str, Any]],
     unchanged: Callable[[], str],
 ) -> int:
-    """Try ``serial`` then higher ones; returns the accepted serial or raises StepFailed."""
+    """Try ``serial`` then higher ones, each in ``report.attempts``; the accepted serial or StepFailed."""
+    attempts = report.attempts
     candidate = serial
     for attempt in range(max_attempts):
         timed_out = f"avmaint publickey --serial={candidate} timed out: GSAN may or may not hold it"
-        with step("register_public_key", unchanged, on_timeout=lambda msg=timed_out: f"{msg}; {unchanged()}"):
+        with report.step("register_public_key", unchanged, on_timeout=lambda msg=timed_out: f"{msg}; {unchanged()}"):
             res = node.register_public_key(keyfile, candidate)
         err = parse_avmaint_error(res.output)
         if res.exit_code == 0 and err is None:
@@ -137,13 +165,13 @@ def _register(
         reason = err.line if err else (res.output.strip().splitlines() or [f"exit {res.exit_code}"])[-1][:300]
         attempts.append({"serial": candidate, "accepted": False, "error": reason})
         if not is_invalid_parameters(err):
-            raise StepFailed(
+            raise report.failed(
                 "register_public_key", f"avmaint publickey --serial={candidate} failed: {reason}", unchanged()
             )
         if attempt + 1 < max_attempts:
-            with step("plan_next_serial", unchanged):
+            with report.step("plan_next_serial", unchanged):
                 candidate = serials.next_attempt(candidate, attempt + 1, margin)
     tried = ", ".join(str(a["serial"]) for a in attempts)
-    raise StepFailed(
+    raise report.failed(
         "register_public_key", f"GSAN refused every serial tried ({tried}) with MSG_ERR_INVALID_PARAMETERS", unchanged()
     )

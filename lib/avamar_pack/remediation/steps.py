@@ -2,6 +2,8 @@
 
 ``state_left`` may be a callable: it is called only when the step fails, so the report can read
 the node as it is after the failure (``node_state``) instead of saying what it was before.
+The remediation functions use it through their report (``report.StepReport.step``), which also
+attaches the report to the ``StepFailed``.
 """
 
 from __future__ import annotations

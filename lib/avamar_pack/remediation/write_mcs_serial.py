@@ -14,16 +14,19 @@ that completes the procedure by hand.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from avamar_pack import serials
-from avamar_pack.errors import AvamarPackError, StepFailed
+from avamar_pack.errors import AvamarPackError
 from avamar_pack.node import commands
+from avamar_pack.node.lock import LockStatus
 from avamar_pack.node.node import AvamarNode
 from avamar_pack.parsing.srl import format_srl
 from avamar_pack.remediation import lock_scope
-from avamar_pack.remediation.steps import node_state, step
+from avamar_pack.remediation.report import StepReport, optional
+from avamar_pack.remediation.steps import node_state
 
 
 def backup_path_for(srl_path: str, now: Optional[datetime] = None) -> str:
@@ -34,32 +37,53 @@ def backup_path_for(srl_path: str, now: Optional[datetime] = None) -> str:
 BACKUP_MARK = ".bak-"
 
 
+@dataclass
+class McsSerialReport(StepReport):
+    """The result of ``write_mcs_serial``; ``optional()`` keys appear on the paths that set them.
+
+    ``previous``: the ``.srl`` before; ``written``: the serial it holds after (also on a no-op);
+    ``changed``: this run wrote it; ``planned``: a dry run's write; ``backups_removed``: old
+    ``.srl`` backups pruned (``backups_prune_error`` when that failed, never a failure)."""
+
+    dry_run: bool = False
+    previous: Optional[int] = None
+    written: Optional[int] = None
+    backup_path: Optional[str] = None
+    changed: bool = False
+    gsan_minserial: Optional[int] = optional()
+    noop: Optional[bool] = optional()
+    planned: Optional[Dict[str, str]] = optional()
+    lock: Optional[LockStatus] = optional()
+    owner_mode: Optional[str] = optional()
+    backups_removed: Optional[List[str]] = optional()
+    backups_prune_error: Optional[str] = optional()
+
+
 def write_mcs_serial(
     node: AvamarNode,
     serial: int,
     *,
     dry_run: bool,
     lock_owner: Optional[str],
-    result: Dict[str, Any],
     backups_kept: int = 5,
-) -> Dict[str, Any]:
-    result.update(previous=None, written=None, backup_path=None, changed=False, dry_run=dry_run)
-    with step("read_serials"):
+) -> McsSerialReport:
+    report = McsSerialReport(dry_run=dry_run)
+    with report.step("read_serials"):
         gsan = node.keytable().minimal_serial
         previous = node.read_srl()
-    result.update(previous=previous, gsan_minserial=gsan)
-    with step("check_serial", f"MCS unchanged at {previous}"):
+    report.previous, report.gsan_minserial = previous, gsan
+    with report.step("check_serial", f"MCS unchanged at {previous}"):
         decision = serials.check_mcs_write(serial, gsan, previous)
     if decision == serials.NOOP:
-        result.update(written=serial, noop=True)
-        return result
+        report.written, report.noop = serial, True
+        return report
 
     srl = node.paths.srl
     backup = backup_path_for(srl)
     data = format_srl(serial)
     if dry_run:
-        result["planned"] = {"write_file_atomic": srl, "content": data.decode("ascii"), "backup_path": backup}
-        return result
+        report.planned = {"write_file_atomic": srl, "content": data.decode("ascii"), "backup_path": backup}
+        return report
 
     by_hand = (
         f"GSAN holds {serial}; MCS was not restarted. To finish by hand: "
@@ -69,23 +93,23 @@ def write_mcs_serial(
     def left(what: str) -> Callable[[], str]:
         return lambda: f"{what}; {node_state(node)}; {by_hand}"
 
-    with lock_scope.held(node, lock_owner, "write_mcs_serial", result):
-        with step("stat_srl", f"MCS unchanged at {previous}"):
+    with lock_scope.held(node, lock_owner, "write_mcs_serial", report):
+        with report.step("stat_srl", f"MCS unchanged at {previous}"):
             before = _owner_mode(node, srl)
-        with step("write_srl", lambda: _after_failed_write(node, previous, by_hand)):
+        with report.step("write_srl", lambda: _after_failed_write(node, previous, by_hand)):
             node.write_srl(serial, backup)
-        result.update(backup_path=backup, changed=True)
+        report.backup_path, report.changed = backup, True
         written = left(f"{srl} rewritten; the previous value {previous} is kept at {backup}")
-        with step("verify", written):
+        with report.step("verify", written):
             read_back = node.read_srl_bytes()
             after = _owner_mode(node, srl)
         if read_back != data:
-            raise StepFailed("verify", f"{srl} reads back {read_back[:40]!r}, expected {data!r}", written())
+            raise report.failed("verify", f"{srl} reads back {read_back[:40]!r}, expected {data!r}", written())
         if after != before:
-            raise StepFailed("verify", f"owner/mode of {srl} changed from {before} to {after}", written())
-        result.update(written=serial, owner_mode=after)
-        result["backups_removed"] = _prune_backups(node, srl, backups_kept, result)
-    return result
+            raise report.failed("verify", f"owner/mode of {srl} changed from {before} to {after}", written())
+        report.written, report.owner_mode = serial, after
+        report.backups_removed = _prune_backups(node, srl, backups_kept, report)
+    return report
 
 
 def _after_failed_write(node: AvamarNode, previous: int, by_hand: str) -> str:
@@ -99,7 +123,7 @@ def _after_failed_write(node: AvamarNode, previous: int, by_hand: str) -> str:
     return f"MCS's .srl now reads {now} (it held {previous}); {node_state(node)}; {by_hand}"
 
 
-def _prune_backups(node: AvamarNode, srl: str, keep: int, result: Dict[str, Any]) -> List[str]:
+def _prune_backups(node: AvamarNode, srl: str, keep: int, report: McsSerialReport) -> List[str]:
     """Remove ``.srl`` backups older than the newest ``keep`` (names sort by their UTC stamp)."""
     prefix = posixpath.basename(srl) + BACKUP_MARK
     try:
@@ -108,7 +132,7 @@ def _prune_backups(node: AvamarNode, srl: str, keep: int, result: Dict[str, Any]
         old = backups[keep:]
         node.remove_files(old)
     except AvamarPackError as exc:
-        result["backups_prune_error"] = str(exc)[:300]
+        report.backups_prune_error = str(exc)[:300]
         return []
     return old
 

@@ -13,11 +13,11 @@ from typing import Optional
 from avamar_pack.detection.payloads import valid_client
 from avamar_pack.parsing.mccli import Activity
 
-_ELAPSED_RE = re.compile(r"^([0-9]{1,6})h:([0-9]{1,2})m:([0-9]{1,2})s$")
-_BYTES_RE = re.compile(r"^([0-9]{1,15}(?:\.[0-9]{1,6})?)\s{0,4}(bytes|byte|b|kb|mb|gb|tb)?$", re.IGNORECASE)
+_ELAPSED_RE = re.compile(r"^([0-9]{1,6})h:([0-9]{1,2})m:([0-9]{1,2})s\Z")
+_BYTES_RE = re.compile(r"^([0-9]{1,15}(?:\.[0-9]{1,6})?)\s{0,4}(bytes|byte|b|kb|mb|gb|tb)?\Z", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}
-_START_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(?: (UTC|GMT))?$")
-_ID_RE = re.compile(r"^[0-9]{1,32}$")
+_START_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(?: (UTC|GMT))?\Z")
+_ID_RE = re.compile(r"^[0-9]{1,32}\Z")
 #: Over, and not a success, and not stopped by someone: a failed backup.
 NOT_FAILURES = frozenset({"canceled", "cancelled"})
 

@@ -40,8 +40,8 @@ MAX_READ = 64 << 20  # no single read asks for more (base64 makes it 4/3 of this
 
 MCCLI_ACTIVITY_SHOW = ["mccli", "activity", "show"]
 
-_STAT_RE = re.compile(r"^([0-9]{1,20}) ([0-9]{1,20})$")
-_LIST_RE = re.compile(r"^([0-9]{1,20}) ([0-9]{1,20}) (\S{1,255})$")
+_STAT_RE = re.compile(r"^([0-9]{1,20}) ([0-9]{1,20})\Z")
+_LIST_RE = re.compile(r"^([0-9]{1,20}) ([0-9]{1,20}) (\S{1,255})\Z")
 
 
 def _require_count(value: int, what: str) -> None:

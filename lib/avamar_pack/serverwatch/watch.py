@@ -28,15 +28,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import logging
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
 from avamar_pack.config import ServerSettings, config_bool, config_int, section, server_settings, setting
 from avamar_pack.detection.cursor import Cursor
+from avamar_pack.detection.dispatching import Dispatching
 from avamar_pack.detection.folding import FailureFolder, WarningSuppressor
-from avamar_pack.detection.payloads import AUTH_FAILURE_TRIGGER, TICKET_WARNING_TRIGGER, iso, warning_payload
+from avamar_pack.detection.payloads import AUTH_FAILURE_TRIGGER, TICKET_WARNING_TRIGGER
 from avamar_pack.errors import AvamarPackError, ParseError
 from avamar_pack.node.paths import NodePaths
 from avamar_pack.parsing import gsan
@@ -109,7 +108,9 @@ class _Server:
         }
 
 
-class ServerWatch:
+class ServerWatch(Dispatching):
+    """Polls every server of ``sensor.poll_servers`` (``poll_once``), keeping a ``_Server`` for each."""
+
     def __init__(
         self,
         config: Mapping[str, Any],
@@ -119,8 +120,7 @@ class ServerWatch:
         clock: Callable[[], float] = time.time,
         transport_factory: TransportFactory = open_transport,
     ) -> None:
-        self.log = logger or logging.getLogger(__name__)
-        self.service = sensor_service
+        super().__init__(sensor_service, logger, __name__)
         self.clock = clock
         self.config = config
         self.transport_factory = transport_factory
@@ -146,7 +146,6 @@ class ServerWatch:
             )
             for name, srv in self.servers.items()
         }
-        self.dispatched = 0
         self.dirty = False
         self.stats: Dict[str, Dict[str, float]] = {}  # per server, last poll: bytes, commands, seconds
 
@@ -270,19 +269,10 @@ class ServerWatch:
         self.dirty = True
 
     def _warning(self, name: str, warning: gsan.TicketWarning) -> None:
-        if not self.suppressor.admit(name, warning.code, self.clock()):
+        payload = self.suppressor.payload(name, warning, WARNING_SOURCE, self.clock())
+        if payload is None:
             self.log.info("warning %s of %s suppressed (one per window)", warning.code, name)
             return
-        payload = warning_payload(
-            server=name,
-            code=warning.code,
-            kind=warning.kind,
-            serial=warning.serial,
-            minserial=warning.minserial,
-            line=warning.text,
-            seen_at=iso(warning.timestamp, datetime.now(timezone.utc)),
-            source=WARNING_SOURCE,
-        )
         self._dispatch(TICKET_WARNING_TRIGGER, payload)
 
     # -- transports and outages -------------------------------------------------------------------
@@ -322,13 +312,7 @@ class ServerWatch:
         for srv in self.servers.values():
             self._drop_transport(srv)
 
-    # -- dispatch and state ------------------------------------------------------------------------
-    def _dispatch(self, trigger: str, payload: Dict[str, Any]) -> None:
-        self.service.dispatch(trigger=trigger, payload=payload)
-        self.dispatched += 1
-        self.log.info("dispatched %s for server %s", trigger, payload.get("server"))
-        self._save()
-
+    # -- state (``Dispatching._dispatch`` saves it after every dispatch) ----------------------------
     def _load(self) -> Dict[str, Any]:
         raw = self.service.get_value(STATE_KEY, local=True)
         if raw is None:

@@ -3,22 +3,29 @@
 A transport runs a command given as an argument list (never a shell string), reads a
 file, and replaces a file atomically. One transport instance serves one action run and
 reuses its connection for every command of that run.
+
+The contract (``run``, ``read_file``, ``write_file_atomic``) is written once, here: it checks
+the arguments, builds a command's environment (``_command_env``), times the command and turns
+its answer into a ``CommandResult``. A transport implements how one command travels
+(``_exec``), how a file is read (``_read_file``) and replaced (``_write_file_atomic``).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from avamar_pack.config import ServerSettings
 from avamar_pack.errors import CommandFailed, TransportError
 from avamar_pack.transport.redact import format_argv, redact
 
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 DEFAULT_FILE_TIMEOUT = 60.0
+
+# What one command gave back, before decoding: (exit code, stdout, stderr).
+RawResult = Tuple[int, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def node_env(settings: ServerSettings, env: Optional[Mapping[str, str]]) -> Dict
     return merged
 
 
-class Transport(ABC):
+class Transport:
     """Run commands and move files on one node. Use as a context manager."""
 
     name: str = "abstract"
@@ -94,7 +101,6 @@ class Transport(ABC):
         self.host = settings.host
 
     # -- the contract -------------------------------------------------------------------
-    @abstractmethod
     def run(
         self,
         argv: Sequence[str],
@@ -106,12 +112,22 @@ class Transport(ABC):
     ) -> CommandResult:
         """Run ``argv`` on the node. Timeout -> CommandTimeout; transport trouble -> TransportError;
         ``check=True`` and a non-zero exit -> CommandFailed."""
+        args = check_argv(argv)
+        variables = self._command_env(env)
+        started = time.monotonic()
+        code, out, err = self._exec(args, timeout=timeout, stdin=stdin, env=variables)
+        return self._result(args, code, decode(out), decode(err), started, check)
 
-    @abstractmethod
     def read_file(self, path: str, *, max_bytes: int = 1 << 20, timeout: float = DEFAULT_FILE_TIMEOUT) -> bytes:
         """The whole content of a regular file; TransportError if it is larger than ``max_bytes``."""
+        self._check_paths(path)
+        if max_bytes < 0:
+            raise ValueError("max_bytes must be >= 0")
+        data = self._read_file(path, max_bytes + 1, timeout)
+        if len(data) > max_bytes:
+            raise TransportError(self.host, f"read {path}", f"file is larger than the {max_bytes}-byte limit")
+        return data
 
-    @abstractmethod
     def write_file_atomic(
         self, path: str, data: bytes, *, backup_path: str, timeout: float = DEFAULT_FILE_TIMEOUT
     ) -> None:
@@ -121,8 +137,31 @@ class Transport(ABC):
         old file kept at ``backup_path``, rename over ``path``, fsync of the directory. On any
         failure ``path`` is left untouched and TransportError names host, path and cause.
         """
+        self._check_paths(path, backup_path)
+        if not isinstance(data, bytes):
+            raise TypeError("data must be bytes")
+        self._write_file_atomic(path, data, backup_path, timeout)
 
-    def close(self) -> None:  # noqa: B027 - optional hook: the local transport holds nothing
+    # -- what each transport implements (the arguments are checked by the methods above) ---------
+    # Not abstract: a test's wrapper that overrides the public methods need not implement them.
+    def _exec(self, argv: Sequence[str], *, timeout: float, stdin: Optional[bytes], env: Dict[str, str]) -> RawResult:
+        """Run ``argv`` with exactly ``env`` as the variables the pack sets; return (exit code,
+        stdout, stderr). Raises TransportError / CommandTimeout."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _exec")
+
+    def _read_file(self, path: str, limit: int, timeout: float) -> bytes:
+        """At most ``limit`` bytes of the regular file ``path``; TransportError when it cannot be read."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _read_file")
+
+    def _write_file_atomic(self, path: str, data: bytes, backup_path: str, timeout: float) -> None:
+        """The atomic replacement ``write_file_atomic`` describes."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _write_file_atomic")
+
+    def _command_env(self, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
+        """The variables a command gets on the node (``node_env``); the local transport adds the login's."""
+        return node_env(self.settings, env)
+
+    def close(self) -> None:  # optional hook: the local transport holds nothing
         """Release the connection (idempotent)."""
 
     # -- shared helpers -----------------------------------------------------------------

@@ -35,7 +35,7 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 MAX_PATH_CHARS = 4096
 
 _BEGIN_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
-_BASE64_BODY_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+_BASE64_BODY_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}\Z")
 _PUBLIC_KEY_RE = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) +[A-Za-z0-9+/=]{16,}")
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
 _SUPPORTED = "an unencrypted Ed25519, ECDSA or RSA key in OpenSSH or PEM format"

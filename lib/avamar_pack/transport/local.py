@@ -14,36 +14,22 @@ import signal
 import stat
 import subprocess
 import tempfile
-import time
 from typing import Dict, Mapping, Optional, Sequence
 
 from avamar_pack.errors import CommandTimeout, TransportError
-from avamar_pack.transport.base import (
-    DEFAULT_FILE_TIMEOUT,
-    CommandResult,
-    Transport,
-    check_argv,
-    decode,
-    node_env,
-)
+from avamar_pack.transport.base import RawResult, Transport, node_env
 
 
 class LocalTransport(Transport):
     name = "local"
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float,
-        stdin: Optional[bytes] = None,
-        env: Optional[Mapping[str, str]] = None,
-        check: bool = False,
-    ) -> CommandResult:
-        args = check_argv(argv)
+    def _command_env(self, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
         variables = login_env()
         variables.update(node_env(self.settings, env))
-        started = time.monotonic()
+        return variables
+
+    def _exec(self, argv: Sequence[str], *, timeout: float, stdin: Optional[bytes], env: Dict[str, str]) -> RawResult:
+        args = list(argv)
         try:
             # A new session makes the command the leader of its own process group, so a
             # timeout can stop it together with everything it started.
@@ -52,13 +38,13 @@ class LocalTransport(Transport):
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=variables,
+                env=env,
                 start_new_session=True,
                 close_fds=True,
             )
         except FileNotFoundError:
             # Same answer as a shell on the remote transports: exit 127, "not found".
-            return self._result(args, 127, "", f"{args[0]}: command not found\n", started, check)
+            return 127, b"", f"{args[0]}: command not found\n".encode()
         except OSError as exc:
             raise self._error(args, f"cannot start: {exc.strerror or exc}")
         try:
@@ -69,27 +55,18 @@ class LocalTransport(Transport):
         except BaseException:
             _kill_group(proc)
             raise
-        return self._result(args, proc.returncode, decode(out), decode(err), started, check)
+        return proc.returncode, out, err
 
-    def read_file(self, path: str, *, max_bytes: int = 1 << 20, timeout: float = DEFAULT_FILE_TIMEOUT) -> bytes:
-        self._check_paths(path)
+    def _read_file(self, path: str, limit: int, timeout: float) -> bytes:
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
                 raise TransportError(self.host, f"read {path}", "not a regular file")
             with open(path, "rb") as handle:
-                data = handle.read(max_bytes + 1)
+                return handle.read(limit)
         except OSError as exc:
             raise TransportError(self.host, f"read {path}", exc.strerror or str(exc))
-        if len(data) > max_bytes:
-            raise TransportError(self.host, f"read {path}", f"file is larger than the {max_bytes}-byte limit")
-        return data
 
-    def write_file_atomic(
-        self, path: str, data: bytes, *, backup_path: str, timeout: float = DEFAULT_FILE_TIMEOUT
-    ) -> None:
-        self._check_paths(path, backup_path)
-        if not isinstance(data, bytes):
-            raise TypeError("data must be bytes")
+    def _write_file_atomic(self, path: str, data: bytes, backup_path: str, timeout: float) -> None:
         what = f"atomic write of {path}"
         try:
             old = os.lstat(path)

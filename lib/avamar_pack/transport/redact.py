@@ -38,7 +38,9 @@ _SECRET_OPTIONS = frozenset(
 
 # `--password=xyz`, `-storepass=xyz` and openssl's `pass:xyz` forms.
 _INLINE_RE = re.compile(
-    r"^(?P<key>--?(?:[a-z]*pass(?:word|phrase)?|secret|token)[a-z_-]*)=(?P<value>.*)$", re.IGNORECASE
+    # DOTALL and \Z: a value with a newline in it is redacted whole, like any other.
+    r"^(?P<key>--?(?:[a-z]*pass(?:word|phrase)?|secret|token)[a-z_-]*)=(?P<value>.*)\Z",
+    re.IGNORECASE | re.DOTALL,
 )
 _OPENSSL_PASS_RE = re.compile(r"^pass:", re.IGNORECASE)
 

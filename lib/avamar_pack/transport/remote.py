@@ -1,29 +1,17 @@
 """Shared behaviour of the transports that reach the node through a remote shell (ssh, salt).
 
-They differ only in how one command travels (``_exec``); reading and atomically writing a
-file are the same constant scripts (``node_scripts``) for both.
+They differ only in how one command travels (``_exec``, run by ``Transport.run``); reading and
+atomically writing a file are the same constant scripts (``node_scripts``) for both.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import time
-from abc import abstractmethod
-from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from avamar_pack.errors import TransportError
 from avamar_pack.transport import node_scripts
-from avamar_pack.transport.base import (
-    DEFAULT_FILE_TIMEOUT,
-    CommandResult,
-    Transport,
-    check_argv,
-    decode,
-    node_env,
-)
-
-RawResult = Tuple[int, bytes, bytes]
+from avamar_pack.transport.base import Transport, decode
 
 
 class ShellNodeTransport(Transport):
@@ -32,45 +20,14 @@ class ShellNodeTransport(Transport):
     # How file content crosses the wire: "raw" bytes (ssh) or "base64" text (salt's JSON).
     file_encoding = "raw"
 
-    @abstractmethod
-    def _exec(self, argv: Sequence[str], *, timeout: float, stdin: Optional[bytes], env: Dict[str, str]) -> RawResult:
-        """Run ``argv`` with exactly ``env`` added to the node's environment; return
-        (exit code, stdout, stderr). Raises TransportError / CommandTimeout."""
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float,
-        stdin: Optional[bytes] = None,
-        env: Optional[Mapping[str, str]] = None,
-        check: bool = False,
-    ) -> CommandResult:
-        args = check_argv(argv)
-        variables = node_env(self.settings, env)
-        started = time.monotonic()
-        code, out, err = self._exec(args, timeout=timeout, stdin=stdin, env=variables)
-        return self._result(args, code, decode(out), decode(err), started, check)
-
-    def read_file(self, path: str, *, max_bytes: int = 1 << 20, timeout: float = DEFAULT_FILE_TIMEOUT) -> bytes:
-        self._check_paths(path)
-        if max_bytes < 0:
-            raise ValueError("max_bytes must be >= 0")
-        argv = ["sh", "-c", node_scripts.READ_FILE, "sh", path, str(max_bytes + 1), self.file_encoding]
+    def _read_file(self, path: str, limit: int, timeout: float) -> bytes:
+        argv = ["sh", "-c", node_scripts.READ_FILE, "sh", path, str(limit), self.file_encoding]
         code, out, err = self._exec(argv, timeout=timeout, stdin=None, env={"PATH": node_scripts.SYSTEM_PATH})
         if code != 0 or err.strip():
             raise TransportError(self.host, f"read {path}", _cause(code, err))
-        data = _decode_content(out, self.file_encoding, self.host, path)
-        if len(data) > max_bytes:
-            raise TransportError(self.host, f"read {path}", f"file is larger than the {max_bytes}-byte limit")
-        return data
+        return _decode_content(out, self.file_encoding, self.host, path)
 
-    def write_file_atomic(
-        self, path: str, data: bytes, *, backup_path: str, timeout: float = DEFAULT_FILE_TIMEOUT
-    ) -> None:
-        self._check_paths(path, backup_path)
-        if not isinstance(data, bytes):
-            raise TypeError("data must be bytes")
+    def _write_file_atomic(self, path: str, data: bytes, backup_path: str, timeout: float) -> None:
         payload = base64.b64encode(data) + b"\n" if self.file_encoding == "base64" else data
         argv = ["sh", "-c", node_scripts.WRITE_FILE_ATOMIC, "sh", path, backup_path, self.file_encoding]
         code, _out, err = self._exec(argv, timeout=timeout, stdin=payload, env={"PATH": node_scripts.SYSTEM_PATH})

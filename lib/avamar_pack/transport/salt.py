@@ -26,8 +26,9 @@ import requests
 
 from avamar_pack.config import SaltApiSettings, ServerSettings
 from avamar_pack.errors import CommandTimeout, TransportError
+from avamar_pack.transport.base import RawResult
 from avamar_pack.transport.redact import format_argv
-from avamar_pack.transport.remote import RawResult, ShellNodeTransport
+from avamar_pack.transport.remote import ShellNodeTransport
 
 # What cmd.run_all reports (retcode 1) when its own timeout killed the command.
 _SALT_TIMEOUT_RE = re.compile(r"Timed out after [0-9.]+ seconds\s*$")

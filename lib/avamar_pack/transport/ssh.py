@@ -28,9 +28,10 @@ from paramiko.ssh_exception import NoValidConnectionsError
 from avamar_pack.config import ServerSettings
 from avamar_pack.errors import CommandTimeout, ConfigError, TransportError
 from avamar_pack.transport import node_scripts
+from avamar_pack.transport.base import RawResult
 from avamar_pack.transport.keys import check_secret_string, load_private_key
 from avamar_pack.transport.redact import format_argv
-from avamar_pack.transport.remote import RawResult, ShellNodeTransport
+from avamar_pack.transport.remote import ShellNodeTransport
 
 _CHUNK = 65536
 _PID_LINE_RE = re.compile(rb"^avamar-pack-pid=([0-9]+)\n")

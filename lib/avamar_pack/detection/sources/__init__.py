@@ -76,18 +76,20 @@ class StreamOpened:
 
 
 @dataclass(frozen=True)
-class CaughtUp:
+class _StreamEvent:
     stream: Stream
 
 
-@dataclass(frozen=True)
-class StreamReset:
-    stream: Stream
+class CaughtUp(_StreamEvent):
+    """The stream was read to its current end."""
 
 
-@dataclass(frozen=True)
-class StreamEnded:
-    stream: Stream
+class StreamReset(_StreamEvent):
+    """The stream's content ended; a new one starts at 0."""
+
+
+class StreamEnded(_StreamEvent):
+    """Nothing more will come from the stream."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The file source: log files named by globs, followed by inode, resumed after restarts, rotation recovered.
 
-Built on ``follower`` (which reads lines by inode). This module adds what needs memory across
-passes and restarts:
+Built on ``follower`` (which inodes: by device and inode, across rotations) and ``reader`` (their
+complete lines, in blocks). This module adds what needs memory across passes and restarts:
 
 * discovery: the globs are re-evaluated on every pull; a file first seen since the last saved
   state is new on disk and read from byte 0, unless its glob itself is new to the sensor (the
@@ -37,15 +37,8 @@ from avamar_pack.detection.sources import (
     StreamOpened,
     StreamReset,
 )
-from avamar_pack.detection.sources.follower import (
-    MAX_LINE,
-    Follower,
-    RawBlock,
-    RawLine,
-    Tracked,
-    read_copy,
-    read_signature,
-)
+from avamar_pack.detection.sources.follower import Follower, Tracked, read_signature
+from avamar_pack.detection.sources.reader import MAX_LINE, LineReader, RawBlock, RawLine, read_copy
 
 
 class _Followed:
@@ -74,7 +67,10 @@ class FileSource:
         logger: Optional[Any] = None,
         grace_seconds: float = 5.0,
     ) -> None:
-        self.follower = Follower(globs, max_line=max_line, clock=clock, grace_seconds=grace_seconds)
+        self.follower = Follower(globs)
+        self.reader = LineReader(max_line=max_line)
+        self.clock = clock
+        self.grace = grace_seconds  # how long a rotated-away file is still read (its writer may hold it open)
         self.saved: Dict[str, FilePosition] = dict(saved)
         self.known_patterns = set(known_patterns)
         self.from_beginning = from_beginning
@@ -82,14 +78,6 @@ class FileSource:
         self.followed: Dict[str, _Followed] = {}
         self.started = False
         self._backlog = False
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self.follower.clock
-
-    @clock.setter
-    def clock(self, clock: Callable[[], float]) -> None:
-        self.follower.clock = clock
 
     @property
     def backlog(self) -> bool:
@@ -118,7 +106,7 @@ class FileSource:
             followed = self.followed.get(key)
             if followed is not None:
                 yield from self._read(followed, max_bytes)
-        notes, self.follower.notes = self.follower.notes, []
+        notes, self.follower.notes, self.reader.notes = self.follower.notes + self.reader.notes, [], []
         for note in notes:
             yield Note(note)
 
@@ -226,7 +214,7 @@ class FileSource:
             # Shorter than what we read, or the bytes before our offset changed: copytruncate.
             yield from self._truncated(followed)
         got = False
-        for raw in self.follower.read_blocks(tracked, max_bytes):
+        for raw in self.reader.read_blocks(tracked, max_bytes):
             got = True
             if isinstance(raw, RawBlock):
                 yield Block(followed.stream, raw.start, raw.end, raw.data, raw.lo)
@@ -238,7 +226,7 @@ class FileSource:
         elif got:
             yield CaughtUp(followed.stream)
         followed.sig = tracked.signature(tracked.buf_start)
-        if tracked.gone_since is not None and not got and self.clock() - tracked.gone_since >= self.follower.grace:
+        if tracked.gone_since is not None and not got and self.clock() - tracked.gone_since >= self.grace:
             yield from self._finish(followed)
 
     def _truncated(self, followed: _Followed) -> Iterator[Item]:
@@ -249,7 +237,7 @@ class FileSource:
         if copy is not None:
             yield Note(f"{tracked.path}: copytruncate: read {copy} from offset {offset} first")
             followed.copy_path = copy  # same stream and label: offsets are the copy's until the reset
-            for raw in read_copy(copy, offset, self.follower.max_line):
+            for raw in read_copy(copy, offset, self.reader.max_line):
                 yield _line(followed.stream, raw)
         else:
             unread = tracked.read_offset - offset
@@ -265,11 +253,11 @@ class FileSource:
             yield Note(f"{tracked.path}: truncated below offset {offset}, no rotated copy found: read from 0")
         yield StreamReset(followed.stream)  # the run in progress ends with the old content
         followed.copy_path = None
-        self.follower.reset(tracked, 0)
+        self.reader.reset(tracked, 0)
 
     def _finish(self, followed: _Followed) -> Iterator[Item]:
         """A rotated-away file that stopped growing: last line, end of stream, then forget it."""
-        last = self.follower.final_line(followed.tracked)
+        last = self.reader.final_line(followed.tracked)
         if last is not None:
             yield _line(followed.stream, last)
         yield StreamEnded(followed.stream)
