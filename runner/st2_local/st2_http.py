@@ -41,18 +41,23 @@ class JsonHttpServer:
         self.server.server_close()
 
 
+def send_json(handler: BaseHTTPRequestHandler, code: int, body: Any) -> None:
+    """Answer the request ``handler`` serves with ``body`` as JSON and status ``code``."""
+    data = json.dumps(body).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def _handler(handle: Handle) -> type:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # keep test and demo output clean
             pass
 
         def _send(self, code: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, code, body)
 
         def _handle(self, method: str) -> None:
             url = urlparse(self.path)

@@ -145,14 +145,18 @@ class FlakyTransport(Transport):
         if self.down or (self.fail_on is not None and argv[0] == self.fail_on):
             raise TransportError(self.host, f"`{argv[0]}`", "connection refused (simulated outage)")
 
-    def run(self, argv, *, timeout, stdin=None, env=None, check=False):  # type: ignore[override]
-        self._check(argv)
-        return self.inner.run(argv, timeout=timeout, stdin=stdin, env=env, check=check)
+    # The hooks of Transport, over the inner transport's: the same command, environment and result.
+    def _command_env(self, env):
+        return self.inner._command_env(env)
 
-    def read_file(self, path, *, max_bytes=1 << 20, timeout=60.0):  # type: ignore[override]
+    def _exec(self, argv, *, timeout, stdin, env):
+        self._check(argv)
+        return self.inner._exec(argv, timeout=timeout, stdin=stdin, env=env)
+
+    def _read_file(self, path, limit, timeout):
         raise AssertionError("the server sensor never reads a whole file")
 
-    def write_file_atomic(self, path, data, *, backup_path, timeout=60.0):  # type: ignore[override]
+    def _write_file_atomic(self, path, data, backup_path, timeout):
         raise AssertionError("the server sensor never writes to the node")
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -91,7 +92,7 @@ def node_env(settings: ServerSettings, env: Optional[Mapping[str, str]]) -> Dict
     return merged
 
 
-class Transport:
+class Transport(ABC):
     """Run commands and move files on one node. Use as a context manager."""
 
     name: str = "abstract"
@@ -143,25 +144,24 @@ class Transport:
         self._write_file_atomic(path, data, backup_path, timeout)
 
     # -- what each transport implements (the arguments are checked by the methods above) ---------
-    # Not abstract: a test's wrapper that overrides the public methods need not implement them.
+    @abstractmethod
     def _exec(self, argv: Sequence[str], *, timeout: float, stdin: Optional[bytes], env: Dict[str, str]) -> RawResult:
         """Run ``argv`` with exactly ``env`` as the variables the pack sets; return (exit code,
         stdout, stderr). Raises TransportError / CommandTimeout."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _exec")
 
+    @abstractmethod
     def _read_file(self, path: str, limit: int, timeout: float) -> bytes:
         """At most ``limit`` bytes of the regular file ``path``; TransportError when it cannot be read."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _read_file")
 
+    @abstractmethod
     def _write_file_atomic(self, path: str, data: bytes, backup_path: str, timeout: float) -> None:
         """The atomic replacement ``write_file_atomic`` describes."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _write_file_atomic")
 
     def _command_env(self, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
         """The variables a command gets on the node (``node_env``); the local transport adds the login's."""
         return node_env(self.settings, env)
 
-    def close(self) -> None:  # optional hook: the local transport holds nothing
+    def close(self) -> None:  # noqa: B027 - optional hook: the local transport holds nothing
         """Release the connection (idempotent)."""
 
     # -- shared helpers -----------------------------------------------------------------
